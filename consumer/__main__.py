@@ -1,0 +1,3 @@
+from consumer.cli import consume_main
+
+consume_main()

@@ -1,0 +1,61 @@
+"""Identity and time rules of data-model.md sections 2 and 5, as pure functions."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import NamedTuple
+
+Id = str | int  # ids arrive as strings or numbers; both mean the same id
+
+
+class Meta(NamedTuple):
+    """What is known of a message before its body is mapped: identity, arrival, position."""
+
+    event_uid: str
+    event_type: str
+    received_at: datetime
+    sent_at: datetime | None
+    kafka_partition: int
+    kafka_offset: int
+    zone: tzinfo  # the zone zoneless timestamps of this source are read in
+
+
+def ident(value: Id | None) -> str | None:
+    """An id as stored: `123` and `"123"` are the same id."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def key(platform: str, value: Id | None) -> str | None:
+    """`<platform>:<id>`, the course/module/lesson/school key; None when there is no id."""
+    text = ident(value)
+    return None if text is None or text == "" else f"{platform}:{text}"
+
+
+def email(value: str | None) -> str | None:
+    """`lower(trim(email))`, or None when absent or blank."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value or None
+
+
+def learner_key(platform: str, email_norm: str | None, learner_id: Id | None) -> str | None:
+    """The e-mail when there is one (one person across platforms), else `<platform>:<id>`."""
+    return email_norm if email_norm is not None else key(platform, learner_id)
+
+
+def timestamp(text: str | None, zone: tzinfo) -> datetime | None:
+    """ISO-8601 with or without zone (`T` or space); zoneless is read in `zone`.
+
+    An unreadable value gives None, so the caller falls back to the next time source
+    instead of losing the event.
+    """
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed

@@ -1,0 +1,187 @@
+"""Pure decoding: one Kafka message (bytes + headers) in, table rows out. No I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any, NamedTuple, Union
+
+import msgspec
+
+from consumer import alpaclass, nutror, toolzz
+from consumer.identity import Meta, ident, timestamp
+from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
+
+EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS
+EDUZZ_TYPES = frozenset(cls.__struct_config__.tag for cls in EDUZZ_EVENTS)
+TOOLZZ_TYPES = frozenset(toolzz.SLUGS)
+
+# Built once: one tagged union for every Eduzz origin, so msgspec dispatches on `event`.
+_EDUZZ: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[EDUZZ_EVENTS])  # noqa: UP007
+
+
+class _Probe(msgspec.Struct):
+    """Just enough of any JSON object to name and identify it, whatever else it holds."""
+
+    id: Any = None
+    event: Any = None
+    sentDate: Any = None  # noqa: N815 - the wire name
+
+
+_PROBE = msgspec.json.Decoder(_Probe)
+
+
+class Decoded(NamedTuple):
+    """What one message becomes: a raw row unless the body is not a JSON object, the
+    learning/commerce rows of a known event, and a dead letter when it could not be decoded."""
+
+    raw: RawRow | None
+    learning: list[LearningRow]
+    commerce: list[CommerceRow]
+    dead: DeadLetter | None
+
+
+class Message(NamedTuple):
+    """The parts of a Kafka record decoding needs (aiokafka's ConsumerRecord has them)."""
+
+    value: bytes
+    headers: Sequence[tuple[str, bytes]]
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+def event_uid(source: str, event_id: object, body: bytes) -> str:
+    """`eduzz:<id>` when an Eduzz body has an id, else `<source>:sha256:<hex of the body>`."""
+    if source == "eduzz" and isinstance(event_id, str | int) and not isinstance(event_id, bool):
+        text = ident(event_id)
+        if text:
+            return f"eduzz:{text}"
+    return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+class Decoder:
+    """Decodes messages of both sources; zoneless timestamps are read in each source's zone."""
+
+    def __init__(self, zones: Mapping[str, tzinfo]) -> None:
+        self._zones = dict(zones)
+
+    def decode(self, msg: Message) -> Decoded:
+        """Rows for one message; never raises for bad input (that becomes a dead letter)."""
+        hdrs = {k: v for k, v in msg.headers}
+        source = hdrs.get("source", b"").decode("utf-8", "replace")
+        received = _received_at(hdrs.get("received_at"), msg.timestamp_ms)
+        if source not in self._zones:
+            return _dead(msg, received, source or "unknown", "unknown_source",
+                         f"header `source` is {source!r}, expected one of {sorted(self._zones)}")
+        try:
+            body = msg.value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _dead(msg, received, source, "invalid_json", f"body is not UTF-8: {exc}")
+        if source == "eduzz":
+            return self._eduzz(msg, body, received)
+        return self._toolzz(msg, body, received)
+
+    def _eduzz(self, msg: Message, body: str, received: datetime) -> Decoded:
+        zone = self._zones["eduzz"]
+        try:
+            event = _EDUZZ.decode(msg.value)
+        except msgspec.ValidationError as exc:
+            return self._fallback(msg, body, received, "eduzz", exc, EDUZZ_TYPES)
+        except msgspec.DecodeError as exc:
+            return _dead(msg, received, "eduzz", "invalid_json", str(exc))
+        event_type: str = type(event).__struct_config__.tag
+        meta = Meta(event_uid("eduzz", event.id, msg.value), event_type, received,
+                    timestamp(event.sentDate, zone), msg.partition, msg.offset, zone)
+        return Decoded(_raw(meta, "eduzz", body), event.learning_rows(meta), [], None)
+
+    def _toolzz(self, msg: Message, body: str, received: datetime) -> Decoded:
+        zone = self._zones["toolzz"]
+        try:
+            env = toolzz.ENVELOPE.decode(msg.value)
+        except msgspec.ValidationError as exc:
+            return self._fallback(msg, body, received, "toolzz", exc, frozenset())
+        except msgspec.DecodeError as exc:
+            return _dead(msg, received, "toolzz", "invalid_json", str(exc))
+        slug = env.event.slug
+        meta = Meta(event_uid("toolzz", None, msg.value), slug, received,
+                    timestamp(env.event.send_at, zone), msg.partition, msg.offset, zone)
+        raw = _raw(meta, "toolzz", body)
+        spec = toolzz.SLUGS.get(slug)
+        if spec is None:
+            return Decoded(raw, [], [], None)  # unknown slug: kept raw, listed as unknown
+        try:
+            data = spec.decoder.decode(env.data)
+        except msgspec.ValidationError as exc:
+            # The data decoder sees `data` as its root: give the path from the body's root.
+            error = str(exc).replace("`$", "`$.data")
+            if "`$" not in str(exc):
+                error = f"{exc} - at `$.data`"
+            return Decoded(raw, [], [], _letter(msg, received, "toolzz", "invalid_event", error))
+        return Decoded(raw, data.learning_rows(meta, spec.action), [], None)
+
+    def _fallback(self, msg: Message, body: str, received: datetime, source: str,
+                  exc: msgspec.ValidationError, known: frozenset[str]) -> Decoded:
+        """The typed decode failed: an unknown event is kept raw, a known one is a dead letter."""
+        try:
+            probe = _PROBE.decode(msg.value)
+        except msgspec.ValidationError as not_object:
+            return _dead(msg, received, source, "invalid_envelope", str(not_object))
+        event = probe.event
+        if isinstance(event, dict):
+            event = event.get("slug")
+        event_type = event if isinstance(event, str) else None
+        sent = probe.sentDate if isinstance(probe.sentDate, str) else None
+        zone = self._zones[source]
+        meta = Meta(event_uid(source, probe.id, msg.value), event_type or "", received,
+                    timestamp(sent, zone), msg.partition, msg.offset, zone)
+        raw = _raw(meta, source, body)._replace(event_type=event_type)
+        if event_type in known:
+            return Decoded(raw, [], [], _letter(msg, received, source, "invalid_event", str(exc)))
+        return Decoded(raw, [], [], None)
+
+
+def _raw(m: Meta, source: str, body: str) -> RawRow:
+    return RawRow(m.event_uid, source, m.event_type, m.received_at, m.sent_at, body,
+                  m.kafka_partition, m.kafka_offset)
+
+
+def _letter(msg: Message, received: datetime, source: str, kind: str, error: str) -> DeadLetter:
+    return DeadLetter(msg.partition, msg.offset, received, source, kind, error, msg.value)
+
+
+def _dead(msg: Message, received: datetime, source: str, kind: str, error: str) -> Decoded:
+    return Decoded(None, [], [], _letter(msg, received, source, kind, error))
+
+
+def _received_at(header: bytes | None, timestamp_ms: int) -> datetime:
+    """The receiver's clock (header), else the broker's record timestamp."""
+    if header:
+        parsed = timestamp(header.decode("ascii", "replace"), UTC)
+        if parsed is not None:
+            return parsed
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+
+
+class Batch:
+    """The rows of one Kafka batch, and the next offset to read per partition once stored."""
+
+    def __init__(self) -> None:
+        self.raw: list[RawRow] = []
+        self.learning: list[LearningRow] = []
+        self.commerce: list[CommerceRow] = []
+        self.dead: list[DeadLetter] = []
+        self.next_offsets: dict[int, int] = {}
+        self.messages = 0
+
+    def add(self, partition: int, offset: int, decoded: Decoded) -> None:
+        """Take one decoded message, in arrival order."""
+        self.messages += 1
+        if decoded.raw is not None:
+            self.raw.append(decoded.raw)
+        self.learning.extend(decoded.learning)
+        self.commerce.extend(decoded.commerce)
+        if decoded.dead is not None:
+            self.dead.append(decoded.dead)
+        self.next_offsets[partition] = max(self.next_offsets.get(partition, 0), offset + 1)

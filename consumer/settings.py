@@ -1,0 +1,119 @@
+"""Consumer-side settings: one frozen Struct per command, read once from flags or LEARNSTREAM_*."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+ENV_PREFIX = "LEARNSTREAM_"
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream consume`: Kafka topic to DuckDB file."""
+
+    bootstrap: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1:9092"
+    topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
+    group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
+    data_dir: str = "./data"
+    partitions: Annotated[int, msgspec.Meta(ge=1)] = 3
+    batch_max_records: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
+    drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    eduzz_zone: str = "America/Sao_Paulo"
+    toolzz_zone: str = "America/Sao_Paulo"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        for name in ("eduzz_zone", "toolzz_zone"):
+            try:
+                ZoneInfo(getattr(self, name))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {getattr(self, name)!r} - at `$.{name}`")
+
+    @property
+    def db_path(self) -> Path:
+        """The DuckDB file the consumer owns."""
+        return Path(self.data_dir) / "learnstream.duckdb"
+
+    def zones(self) -> dict[str, ZoneInfo]:
+        """Zone of zoneless timestamps per source."""
+        return {"eduzz": ZoneInfo(self.eduzz_zone), "toolzz": ZoneInfo(self.toolzz_zone)}
+
+
+class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream up` / `demo`: broker (embedded unless bootstrap is given), receiver, consumer."""
+
+    data_dir: str = "./data"
+    http_port: Port = 8080
+    broker_port: Port = 9092
+    bootstrap: str = ""
+    topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
+    group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
+    log_level: str = "INFO"
+
+
+class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream broker`: the embedded Tansu broker alone (memory only)."""
+
+    broker_port: Port = 9092
+
+
+# Flags whose name differs from the field (the variable keeps the field's name).
+FLAG_ALIASES = {"broker_port": {BrokerSettings: "--port"}}
+HELP = {
+    "bootstrap": "Kafka bootstrap HOST:PORT list",
+    "topic": "Kafka topic of raw webhooks",
+    "group": "Kafka consumer group (offsets are also committed there for lag tools)",
+    "data_dir": "directory of learnstream.duckdb",
+    "partitions": "partitions when the consumer creates the topic",
+    "batch_max_records": "most records per getmany batch (one DuckDB transaction)",
+    "poll_timeout_ms": "getmany wait when the topic is idle",
+    "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
+    "eduzz_zone": "time zone of zoneless Eduzz timestamps",
+    "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "http_port": "receiver port",
+    "broker_port": "embedded broker port",
+}
+
+S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings)
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field`."""
+    return ENV_PREFIX + field.upper()
+
+
+def parser_for(cls: type[S], prog: str) -> argparse.ArgumentParser:
+    """An argument parser with one flag per field of `cls`."""
+    parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
+    for f in msgspec.structs.fields(cls):
+        flag = FLAG_ALIASES.get(f.name, {}).get(cls, "--" + f.name.replace("_", "-"))
+        parser.add_argument(flag, dest=f.name, metavar=env_name(f.name),
+                            help=f"{HELP.get(f.name, '')} (default: {f.default!r})")
+    return parser
+
+
+def load(cls: type[S], argv: Sequence[str], prog: str,
+         environ: Mapping[str, str] = os.environ) -> S:
+    """Settings from `environ`, overridden by flags; a bad value exits naming the variable."""
+    parser = parser_for(cls, prog)
+    given = vars(parser.parse_args(list(argv)))
+    fields = msgspec.structs.fields(cls)
+    values: dict[str, object] = {f.name: environ[env_name(f.name)] for f in fields
+                                 if env_name(f.name) in environ}
+    values.update({k: v for k, v in given.items() if v is not None})
+    try:
+        return msgspec.convert(values, cls, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        field = str(exc).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(exc) else ""
+        where = f"--{field.replace('_', '-')} / {env_name(field)}" if field else "settings"
+        parser.error(f"bad setting ({where}): {exc}")
+        raise  # unreachable: parser.error exits

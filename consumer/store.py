@@ -1,0 +1,154 @@
+"""The DuckDB store: schema from sql/, one transaction per batch. The only duckdb importer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import duckdb
+
+from consumer.records import Batch
+from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
+
+log = logging.getLogger(__name__)
+
+Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
+
+
+class Written(NamedTuple):
+    """What one batch left in the store."""
+
+    events: int  # new raw_events rows
+    duplicates: int  # messages whose event_uid was already stored (or repeated in the batch)
+    learning: int
+    commerce: int
+    dead_letters: int
+
+
+def schema_files() -> list[tuple[str, str]]:
+    """(name, SQL) of every file in sql/, in apply order."""
+    files = [f for f in resources.files("sql").iterdir() if f.name.endswith(".sql")]
+    return [(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)]
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or update every table and view; safe to run on every start."""
+    for name, text in schema_files():
+        try:
+            con.execute(text)
+        except duckdb.Error as exc:
+            raise RuntimeError(f"sql/{name} failed: {exc}") from exc
+
+
+class Store:
+    """Owns the DuckDB connection. Call from one thread at a time (the worker's to_thread)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(self.path)
+        apply_schema(self._con)
+        self._appenders = {
+            table: self._con.appender(table, columns=list(row._fields))
+            for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
+                               ("commerce_events", CommerceRow), ("dead_letters", DeadLetter))
+        }
+
+    def write(self, batch: Batch, topic: str) -> Written:
+        """Store a batch and its offsets in one transaction; redelivered event_uids are skipped.
+
+        On any error nothing of the batch is stored and the error propagates.
+        """
+        con = self._con
+        con.begin()
+        try:
+            dropped = self._duplicates(batch.raw)
+            raw = [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in dropped]
+            learning = _kept(batch.learning, dropped)
+            commerce = _kept(batch.commerce, dropped)
+            dead = _kept(batch.dead, dropped)
+            for table, rows in (("raw_events", raw), ("learning_events", learning),
+                                ("commerce_events", commerce), ("dead_letters", dead)):
+                if rows:
+                    appender = self._appenders[table]
+                    appender.append_rows(rows)
+                    appender.flush()
+            self._save_offsets(topic, batch.next_offsets)
+            con.commit()
+        except BaseException:
+            for appender in self._appenders.values():
+                appender.clear()
+            con.rollback()
+            raise
+        return Written(len(raw), len(dropped), len(learning), len(commerce), len(dead))
+
+    def _duplicates(self, raw: Sequence[RawRow]) -> set[tuple[int, int]]:
+        """Positions of messages whose event_uid is stored already or earlier in this batch."""
+        if not raw:
+            return set()
+        stored = {uid for (uid,) in self._con.execute(
+            "select event_uid from raw_events where event_uid in (select unnest($1::varchar[]))",
+            [[r.event_uid for r in raw]]).fetchall()}
+        dropped: set[tuple[int, int]] = set()
+        for r in raw:
+            if r.event_uid in stored:
+                dropped.add((r.kafka_partition, r.kafka_offset))
+            else:
+                stored.add(r.event_uid)
+        return dropped
+
+    def _save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
+        if not next_offsets:
+            return
+        self._con.execute(
+            """insert into consumer_offsets
+               select $1, unnest($2::integer[]), unnest($3::bigint[]), $4
+               on conflict do update set next_offset = greatest(next_offset, excluded.next_offset),
+                                         updated_at = excluded.updated_at""",
+            [topic, list(next_offsets), list(next_offsets.values()), datetime.now(UTC)])
+
+    def offsets(self, topic: str) -> dict[int, int]:
+        """The next offset to read per partition of `topic`, as stored with the rows."""
+        return dict(self._con.execute(
+            "select kafka_partition, next_offset from consumer_offsets where topic = $1",
+            [topic]).fetchall())
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a read query; (column names, rows)."""
+        cur = self._con.execute(sql, list(params))
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file, so the file alone is complete."""
+        self._con.execute("checkpoint")
+
+    def close(self) -> None:
+        """Checkpoint and close; the file can then be opened by readers."""
+        self._appenders.clear()
+        if self.path != ":memory:":
+            self.checkpoint()
+        self._con.close()
+
+
+Row = TypeVar("Row", LearningRow, CommerceRow, DeadLetter)
+
+
+def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
+    if not dropped:
+        return list(rows)
+    return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
+
+
+def read(path: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one query on a closed store file, opened read-only; (column names, rows)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cur = con.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,26 @@
+"""`learnstream ingest`: run the receiver until SIGINT/SIGTERM, then stop gracefully."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from ingest.app import create_app
+from ingest.settings import load
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse settings, serve, and on a signal stop accepting, finish requests, flush Kafka."""
+    settings = load(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiokafka narrates connection churn at INFO; the receiver's own lines say what matters.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger(__name__).info("receiver listening on %s:%d", settings.host, settings.port)
+    # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
+    # then runs the cleanup contexts (the producer flush).
+    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                access_log=None, print=None, shutdown_timeout=settings.publish_timeout + 5)

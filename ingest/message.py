@@ -1,0 +1,105 @@
+"""The Kafka message the receiver writes: raw body as value, learner identity as key.
+
+The contract (data-model.md section 1) is shared with the consumer by documentation
+only: value = body exactly as received; headers `source`, `received_at` and the
+platform's delivery headers; key = the learner identity, else the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import msgspec
+
+# Delivery headers copied from the HTTP request when the platform sent them.
+DELIVERY_HEADERS = ("x-delivery-attempt", "x-subscription")
+
+
+class _Person(msgspec.Struct):
+    id: str | int | float | None = None
+    email: str | None = None
+
+
+class _Data(msgspec.Struct):
+    student: _Person | None = None  # AlpaClass
+    learner: _Person | None = None  # Nutror
+    user: _Person | None = None  # Toolzz
+    buyer: _Person | None = None  # MyEduzz invoices
+    customer: _Person | None = None  # MyEduzz contracts, Sun
+    participant: _Person | None = None  # Blinket
+
+
+class _Envelope(msgspec.Struct):
+    data: _Data | None = None
+    event: str | dict[str, object] | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_ANY_JSON = msgspec.json.Decoder()
+
+
+class NotJson(ValueError):
+    """The body is not a JSON object; the message says why in one line."""
+
+
+def partition_key(source: str, body: bytes) -> bytes:
+    """The learner identity the body carries (so a learner's events stay ordered), else source.
+
+    Raises NotJson when the body is not a JSON object. A JSON object whose shape is
+    unexpected is still accepted: the edge keeps everything, the consumer judges.
+    """
+    try:
+        envelope = _ENVELOPE.decode(body)
+    except msgspec.ValidationError:
+        _require_object(body)
+        return source.encode()
+    except msgspec.DecodeError as exc:
+        raise NotJson(f"body is not valid JSON: {exc}") from None
+    data = envelope.data
+    if data is None:
+        return source.encode()
+    platform = _platform(source, envelope.event)
+    for person in (data.student, data.learner, data.user, data.buyer, data.customer,
+                   data.participant):
+        if person is None:
+            continue
+        if person.email and person.email.strip():
+            return person.email.strip().lower().encode()
+        if person.id is not None:
+            return f"{platform}:{_id(person.id)}".encode()
+    return source.encode()
+
+
+def _require_object(body: bytes) -> None:
+    try:
+        value = _ANY_JSON.decode(body)
+    except msgspec.DecodeError as exc:
+        raise NotJson(f"body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise NotJson(f"body must be a JSON object, got {type(value).__name__}")
+
+
+def _platform(source: str, event: object) -> str:
+    if isinstance(event, str) and "." in event:
+        return event.split(".", 1)[0]
+    return source
+
+
+def _id(value: str | int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def headers(source: str, request_headers: Mapping[str, str],
+            received_at: datetime | None = None) -> list[tuple[str, bytes]]:
+    """Kafka headers for one delivery: source, received_at (ISO-8601 UTC), delivery headers."""
+    at = (received_at or datetime.now(UTC)).astimezone(UTC)
+    out = [("source", source.encode()),
+           ("received_at", at.isoformat(timespec="microseconds").replace("+00:00", "Z").encode())]
+    for name in DELIVERY_HEADERS:
+        value = request_headers.get(name)
+        if value is not None:
+            out.append((name, value.encode()))
+    return out

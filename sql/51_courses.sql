@@ -1,0 +1,12 @@
+create or replace view courses as
+-- One row per course seen in learning_events; the name is the latest one sent.
+select course_key,
+       split_part(course_key, ':', 1) as platform,
+       arg_max(course_name, (occurred_at, kafka_partition, kafka_offset))
+           filter (where course_name is not null) as course_name,
+       count(distinct learner_key) as learners
+from learning_events
+where course_key is not null
+group by all;
+
+comment on view courses is 'One row per course: platform, latest name sent, distinct learners.';

@@ -1,0 +1,49 @@
+create or replace view course_funnel as
+with per_learner as (
+    select course_key, learner_key,
+           bool_or(action = 'enrolled') as enrolled,
+           bool_or(action not in ('enrolled', 'inactivity_flagged')) as started
+    from learning_events
+    where learner_key is not null and course_key is not null
+    group by all
+),
+steps as (
+    select p.course_key,
+           count(*) as learners,
+           count(*) filter (where p.enrolled) as enrolled,
+           count(*) filter (where p.started) as started,
+           count(*) filter (where s.lessons_completed > 0) as completed_lesson,
+           count(*) filter (where s.modules_completed > 0) as completed_module,
+           count(*) filter (where s.course_completed) as completed_course
+    from per_learner p
+    left join learner_course_state s using (course_key, learner_key)
+    group by all
+)
+select c.course_key, c.course_name, c.platform,
+       s.learners, s.enrolled, s.started,
+       s.completed_lesson, s.completed_module, s.completed_course,
+       s.enrolled / nullif(s.learners, 0) as enrolled_rate,
+       s.started / nullif(s.enrolled, 0) as started_rate,
+       s.completed_lesson / nullif(s.started, 0) as completed_lesson_rate,
+       s.completed_module / nullif(s.completed_lesson, 0) as completed_module_rate,
+       s.completed_course / nullif(s.completed_module, 0) as completed_course_rate
+from steps s
+join courses c using (course_key);
+
+comment on view course_funnel is
+    'One row per course: learners at each step (current state) and the conversion between consecutive steps.';
+comment on column course_funnel.learners is 'Distinct learners with any event on the course.';
+comment on column course_funnel.enrolled is 'Learners with an enrolment event (AlpaClass sends none).';
+comment on column course_funnel.started is
+    'Learners with an active event other than enrolled (inactivity_flagged is not activity).';
+comment on column course_funnel.completed_lesson is 'Learners with at least one lesson completed now.';
+comment on column course_funnel.completed_module is 'Learners with at least one module completed now.';
+comment on column course_funnel.completed_course is 'Learners whose course is completed now.';
+comment on column course_funnel.enrolled_rate is 'enrolled / learners; null when the base is 0.';
+comment on column course_funnel.started_rate is
+    'started / enrolled; null when nobody enrolled (platforms without enrolment events).';
+comment on column course_funnel.completed_lesson_rate is 'completed_lesson / started.';
+comment on column course_funnel.completed_module_rate is
+    'completed_module / completed_lesson; can exceed 1 where a platform reports modules without lessons.';
+comment on column course_funnel.completed_course_rate is
+    'completed_course / completed_module; can exceed 1 where a platform reports only course completion.';
