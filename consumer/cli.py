@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -66,8 +67,6 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 
 
 async def _consume(settings: ConsumerSettings) -> None:
-    import signal
-
     db = await asyncio.to_thread(Store, settings.db_path)
     worker = Worker(settings, db)
     loop = asyncio.get_running_loop()
@@ -88,9 +87,12 @@ def broker_main(argv: Sequence[str]) -> None:
     """`learnstream broker`: run the embedded broker in the foreground."""
     settings = load(BrokerSettings, argv, "learnstream broker")
     _logging("INFO")
-    broker = EmbeddedBroker(settings.broker_port, output=None).start()
+    # The broker's own log goes to stderr; stdout carries only our ready line.
+    broker = EmbeddedBroker(settings.broker_port, output=sys.stderr.fileno()).start()
     print(f"broker ready: {broker.bootstrap} (memory only: data is lost when it stops)",
           flush=True)
+    # SIGTERM must also stop the broker, which runs in its own session and would outlive us.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         broker.wait()
     except KeyboardInterrupt:
@@ -139,8 +141,8 @@ def demo_main(argv: Sequence[str]) -> None:
 
 def samples() -> list[tuple[str, str, bytes]]:
     """(name, source, body) of the bundled sample webhooks, in posting order."""
-    files = sorted(f for f in resources.files("consumer").joinpath("samples").iterdir()
-                   if f.name.endswith(".json"))
+    files = sorted((f for f in resources.files("consumer").joinpath("samples").iterdir()
+                    if f.name.endswith(".json")), key=lambda f: f.name)
     return [(f.name, "toolzz" if f.name.startswith("toolzz") else "eduzz", f.read_bytes())
             for f in files]
 

@@ -11,4 +11,4 @@ class EduzzEvent(msgspec.Struct, tag_field="event", kw_only=True):
     """`{id, event, sentDate, data}`; `id` and `sentDate` may be missing (gotchas 1-3)."""
 
     id: Id | None = None
-    sentDate: str | None = None  # noqa: N815 - the wire name
+    sentDate: str | None = None

@@ -24,7 +24,7 @@ class Course(msgspec.Struct):
     hash: Id
     title: str | None = None
     name: str | None = None
-    inactiveDays: float | None = None  # noqa: N815 - the wire name
+    inactiveDays: float | None = None
 
 
 class Item(msgspec.Struct):
@@ -45,7 +45,7 @@ class Data(msgspec.Struct, kw_only=True):
     courses: list[Course] = []
     module: Item | None = None
     lesson: Item | None = None
-    createdAt: str | None = None  # noqa: N815 - the wire name
+    createdAt: str | None = None
 
 
 class CourseData(Data, kw_only=True):

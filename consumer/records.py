@@ -14,7 +14,7 @@ from consumer.identity import Meta, ident, timestamp
 from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS
-EDUZZ_TYPES = frozenset(cls.__struct_config__.tag for cls in EDUZZ_EVENTS)
+EDUZZ_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS)
 TOOLZZ_TYPES = frozenset(toolzz.SLUGS)
 
 # Built once: one tagged union for every Eduzz origin, so msgspec dispatches on `event`.
@@ -26,7 +26,7 @@ class _Probe(msgspec.Struct):
 
     id: Any = None
     event: Any = None
-    sentDate: Any = None  # noqa: N815 - the wire name
+    sentDate: Any = None
 
 
 _PROBE = msgspec.json.Decoder(_Probe)
@@ -101,7 +101,7 @@ class Decoder:
         try:
             env = toolzz.ENVELOPE.decode(msg.value)
         except msgspec.ValidationError as exc:
-            return self._fallback(msg, body, received, "toolzz", exc, frozenset())
+            return self._fallback(msg, body, received, "toolzz", exc, TOOLZZ_TYPES)
         except msgspec.DecodeError as exc:
             return _dead(msg, received, "toolzz", "invalid_json", str(exc))
         slug = env.event.slug

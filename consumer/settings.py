@@ -35,7 +35,8 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
             try:
                 ZoneInfo(getattr(self, name))
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {getattr(self, name)!r} - at `$.{name}`")
+                zone = getattr(self, name)
+                raise ValueError(f"unknown time zone {zone!r} - at `$.{name}`") from None
 
     @property
     def db_path(self) -> Path:
@@ -48,7 +49,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """`learnstream up` / `demo`: broker (embedded unless bootstrap is given), receiver, consumer."""
+    """`learnstream up` / `demo`: broker (embedded unless --bootstrap), receiver, consumer."""
 
     data_dir: str = "./data"
     http_port: Port = 8080
@@ -66,7 +67,7 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Flags whose name differs from the field (the variable keeps the field's name).
-FLAG_ALIASES = {"broker_port": {BrokerSettings: "--port"}}
+FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}}
 HELP = {
     "bootstrap": "Kafka bootstrap HOST:PORT list",
     "topic": "Kafka topic of raw webhooks",

@@ -16,6 +16,7 @@ from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
 
 log = logging.getLogger(__name__)
 
+Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
 
 
@@ -118,7 +119,7 @@ class Store:
             "select kafka_partition, next_offset from consumer_offsets where topic = $1",
             [topic]).fetchall())
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
         """Run a read query; (column names, rows)."""
         cur = self._con.execute(sql, list(params))
         return [d[0] for d in cur.description], cur.fetchall()
@@ -144,7 +145,7 @@ def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
     return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
 
 
-def read(path: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+def read(path: str | Path, sql: str) -> tuple[list[str], list[Rowtuple]]:
     """Run one query on a closed store file, opened read-only; (column names, rows)."""
     con = duckdb.connect(str(path), read_only=True)
     try:

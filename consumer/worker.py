@@ -77,7 +77,8 @@ class Worker:
         # Decoding is CPU work and DuckDB blocks: both run off the event loop, from this owner.
         batch, written = await asyncio.to_thread(self._decode_and_write, records)
         # Offsets go to the Kafka group only after DuckDB committed the rows.
-        await consumer.commit({TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()})
+        await consumer.commit(
+            {TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()})
         self.stored += written.events
         _log_batch(batch, written, time.perf_counter() - started)
         return batch.messages

@@ -24,8 +24,9 @@ async def webhook(request: web.Request) -> web.Response:
     source = request.match_info["source"]
     settings = request.app[SETTINGS]
     limit = settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return _reject(413, f"body of {request.content_length} bytes exceeds the {limit} byte limit")
+    length = request.content_length
+    if length is not None and length > limit:
+        return _reject(413, f"body of {length} bytes exceeds the {limit} byte limit")
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -53,7 +53,8 @@ class Publisher:
                 await producer.start()
             except (KafkaError, OSError) as exc:
                 await producer.stop()
-                log.warning("broker %s unreachable (%s); retrying in %.1fs", s.bootstrap, exc, delay)
+                log.warning("broker %s unreachable (%s); retrying in %.1fs",
+                            s.bootstrap, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue

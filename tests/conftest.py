@@ -1,0 +1,129 @@
+"""Shared fixtures: a real Kafka-protocol broker (Tansu) per session, real DuckDB per test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from consumer.broker import EmbeddedBroker, free_port
+from consumer.settings import ConsumerSettings
+from consumer.store import Store
+from consumer.worker import Worker, ensure_topic
+from ingest.app import create_app
+from ingest.settings import IngestSettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> bytes:
+    """The published example payload `<family>/<event>` (copied from the platforms' docs)."""
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def source_of(name: str) -> str:
+    """Which receiver path a fixture family is posted to."""
+    return "toolzz" if name.startswith("toolzz/") else "eduzz"
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """One embedded broker for the session; tests isolate by topic and group."""
+    b = EmbeddedBroker().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def topic() -> str:
+    """A fresh topic name (and group name) per test."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def consumer_settings(broker: EmbeddedBroker, topic: str, tmp_path: Path) -> ConsumerSettings:
+    return ConsumerSettings(bootstrap=broker.bootstrap, topic=topic, group=f"g-{topic}",
+                            data_dir=str(tmp_path), poll_timeout_ms=100, partitions=3)
+
+
+@pytest.fixture
+def ingest_settings(broker: EmbeddedBroker, topic: str) -> IngestSettings:
+    return IngestSettings(host="127.0.0.1", port=free_port(), bootstrap=broker.bootstrap,
+                          topic=topic, publish_timeout=2.0)
+
+
+async def wait_ready(base_url: str, timeout: float = 20.0) -> None:
+    """Poll /readyz until the receiver's producer is connected."""
+    import aiohttp
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(base_url + "/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"receiver at {base_url} never became ready")
+
+
+@pytest.fixture
+async def receiver(ingest_settings: IngestSettings) -> AsyncIterator[str]:
+    """The real aiohttp receiver on a free port; yields its base URL once ready."""
+    await ensure_topic(ingest_settings.bootstrap, ingest_settings.topic, 3)
+    runner = web.AppRunner(create_app(ingest_settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", ingest_settings.port)
+    await site.start()
+    url = f"http://127.0.0.1:{ingest_settings.port}"
+    await wait_ready(url)
+    yield url
+    await runner.cleanup()
+
+
+class RunningConsumer:
+    """A Worker running as a task over a real DuckDB file."""
+
+    def __init__(self, settings: ConsumerSettings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db_path)
+        self.worker = Worker(settings, self.store)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self.task = asyncio.create_task(self.worker.run(on_ready=ready.set))
+        await asyncio.wait_for(ready.wait(), 30)
+
+    async def wait_for_events(self, count: int, timeout: float = 30.0) -> None:
+        """Until `count` distinct events are stored (or fail loudly)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.worker.stored < count:
+            assert self.task is not None
+            if self.task.done():
+                self.task.result()
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"only {self.worker.stored} of {count} events stored")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self.worker.stop()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 30)
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        return self.store.query(sql)[1]
+
+
+@pytest.fixture
+async def consumer(consumer_settings: ConsumerSettings) -> AsyncIterator[RunningConsumer]:
+    running = RunningConsumer(consumer_settings)
+    await running.start()
+    yield running
+    await running.stop()
+    running.store.close()

@@ -1,0 +1,131 @@
+"""The `learnstream` command as a user runs it: real processes, bounded in time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from consumer.broker import free_port
+from tests.conftest import fixture
+
+CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
+
+
+def run(*args: str, timeout: float = 30, env: dict[str, str] | None = None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
+    result = run("demo", "--data-dir", str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("ready: http://127.0.0.1:")
+    assert out.count("-> 200") == 10
+    assert "raw_events       10" in out and "learning_events  10" in out
+    assert "dead_letters     0" in out
+    assert "course_funnel:" in out and "toolzz:123456" in out
+    db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
+    assert db.execute("select count(*) from raw_events").fetchone() == (10,)
+    db.close()
+
+
+def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
+    port = free_port()
+    with subprocess.Popen([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
+                           "--broker-port", str(free_port())],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            line = proc.stdout.readline()
+            assert line == f"ready: http://127.0.0.1:{port}\n"
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/eduzz",
+                                             data=fixture("nutror/module_completed"),
+                                             method="POST")
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                assert resp.status == 200
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=90)
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    # The acknowledged event is in DuckDB: the consumer caught up before the broker stopped.
+    db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
+    assert db.execute("select event_uid, action from learning_events").fetchall() == [
+        ("eduzz:lnzj8tmh47nblaxdbr8y0vdh", "module_completed")]
+    db.close()
+    with pytest.raises(OSError):  # nothing is left listening
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["consume", "--partitions", "0"], {}, "--partitions / LEARNSTREAM_PARTITIONS"),
+    (["consume"], {"LEARNSTREAM_TOOLZZ_ZONE": "Mars/Olympus"},
+     "--toolzz-zone / LEARNSTREAM_TOOLZZ_ZONE"),
+    (["ingest", "--port", "http"], {}, "--port / LEARNSTREAM_PORT"),
+    (["ingest"], {"LEARNSTREAM_PUBLISH_TIMEOUT": "-1"},
+     "--publish-timeout / LEARNSTREAM_PUBLISH_TIMEOUT"),
+    (["up", "--http-port", "70000"], {}, "--http-port / LEARNSTREAM_HTTP_PORT"),
+])
+def test_bad_setting_stops_start_up_naming_the_variable(args, env, message):
+    result = run(*args, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unknown_command_and_help():
+    assert "learnstream COMMAND" in run("--help").stdout
+    result = run("nonsense")
+    assert result.returncode == 1 and "unknown command 'nonsense'" in result.stderr
+
+
+def test_consumer_exits_cleanly_on_sigterm(broker, tmp_path):
+    with subprocess.Popen([sys.executable, "-m", "consumer", "--bootstrap", broker.bootstrap,
+                           "--topic", f"t-{time.time_ns()}", "--data-dir", str(tmp_path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith("consumer ready: ")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert (Path(tmp_path) / "learnstream.duckdb").exists()
+
+
+def test_broker_command_serves_kafka_until_interrupted():
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def list_topics(bootstrap: str) -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            return await admin.list_topics()
+        finally:
+            await admin.close()
+
+    port = free_port()
+    with subprocess.Popen([*CLI, "broker", "--port", str(port)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith(f"broker ready: 127.0.0.1:{port} (memory")
+            assert asyncio.run(list_topics(f"127.0.0.1:{port}")) == []
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+            assert proc.returncode == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -1,0 +1,120 @@
+"""HTTP -> receiver -> real Kafka-protocol broker -> consumer -> real DuckDB -> views."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from tests.conftest import fixture, source_of
+
+SEED = ["alpaclass/student_lesson_unfinished", "alpaclass/student_module_unfinished",
+        "alpaclass/student_lesson_last_seen", "nutror/module_completed",
+        "toolzz/activities_course_completed"]
+ALPA_COURSE = "alpaclass:046d47672cf6212d201d6e8b0c191e73"
+NUTROR_COURSE = "nutror:4bba1d18c02755a13ee97521ae61958c3cf9e665"
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256(fixture(name)).hexdigest()
+
+
+async def post_all(base: str, names: list[str]) -> list[int]:
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for name in names:  # one at a time: arrival order is part of what is asserted
+            async with http.post(f"{base}/webhooks/{source_of(name)}", data=fixture(name),
+                                 headers={"content-type": "application/json"}) as resp:
+                statuses.append(resp.status)
+    return statuses
+
+
+async def test_five_seed_events_land_as_exact_rows(receiver, consumer):
+    assert await post_all(receiver, SEED) == [200] * 5
+    # The published lesson_last_seen example reuses lesson_unfinished's id
+    # (4c832x3ynl8dwe7454941xzr5); event_uid is `eduzz:<id>`, so the first write wins
+    # and the redelivered-looking copy is skipped: four distinct events.
+    await consumer.wait_for_events(4)
+    await consumer.stop()
+
+    raw = consumer.rows("select event_uid, source, event_type, sent_at is null "
+                        "from raw_events order by event_type")
+    assert raw == [
+        ("toolzz:sha256:" + sha("toolzz/activities_course_completed"), "toolzz",
+         "activities.course.completed", False),
+        ("eduzz:4c832x3ynl8dwe7454941xzr5", "eduzz", "alpaclass.student_lesson_unfinished",
+         False),
+        ("eduzz:sha256:" + sha("alpaclass/student_module_unfinished"), "eduzz",
+         "alpaclass.student_module_unfinished", True),
+        ("eduzz:lnzj8tmh47nblaxdbr8y0vdh", "eduzz", "nutror.module_completed", False),
+    ]
+    bodies = consumer.rows("select event_type, body from raw_events")
+    for event_type, body in bodies:  # the body is kept exactly as received
+        name = next(n for n in SEED if n.split("/")[1].replace("_", ".") in
+                    event_type.replace("_", "."))
+        assert body == fixture(name).decode()
+
+    learning = consumer.rows("""select action, learner_key, course_key, occurred_at
+                                from learning_events order by action""")
+    module_unfinished_at = consumer.rows(
+        "select received_at from raw_events where event_type like '%module_unfinished'")[0][0]
+    assert learning == [
+        ("course_completed", "student@toolzz.com", "toolzz:123456",
+         datetime(2023, 7, 3, 15, 53, 41, tzinfo=UTC)),
+        ("lesson_uncompleted", "fulano.s@gmail.com", ALPA_COURSE,
+         datetime(2024, 6, 12, 12, 0, 10, tzinfo=UTC)),
+        ("module_completed", "learner@eduzz.com", NUTROR_COURSE,
+         datetime(2023, 9, 25, 19, 18, 29, tzinfo=UTC)),
+        # no sentDate in the body: the event time is when the receiver got it
+        ("module_uncompleted", "fulano.s@gmail.com", ALPA_COURSE, module_unfinished_at),
+    ]
+    assert consumer.rows("select count(*) from dead_letters") == [(0,)]
+
+    funnel = consumer.rows("""select course_key, course_name, platform, learners, enrolled,
+                                     started, completed_lesson, completed_module,
+                                     completed_course
+                              from course_funnel order by course_key""")
+    assert funnel == [
+        (ALPA_COURSE, "Princípios da Programação Orientada a Objetos", "alpaclass",
+         1, 0, 1, 0, 0, 0),
+        (NUTROR_COURSE, "Título do Curso", "nutror", 1, 0, 1, 0, 1, 0),
+        ("toolzz:123456", "Course Name", "toolzz", 1, 0, 1, 0, 0, 1),
+    ]
+    progress = consumer.rows("""select learner_key, course_key, lessons_completed,
+                                       modules_completed, course_completed
+                                from learner_course_progress order by course_key""")
+    assert progress == [
+        ("fulano.s@gmail.com", ALPA_COURSE, 0, 0, False),
+        ("learner@eduzz.com", NUTROR_COURSE, 0, 1, False),
+        ("student@toolzz.com", "toolzz:123456", 0, 0, True),
+    ]
+    # Offsets: stored with the rows, and committed to the Kafka group for lag tools.
+    stored = dict(consumer.rows("select kafka_partition, next_offset from consumer_offsets"))
+    assert sum(stored.values()) == 5
+    s = consumer.settings
+    probe = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=s.group,
+                             enable_auto_commit=False)
+    await probe.start()
+    try:
+        for partition, next_offset in stored.items():
+            assert await probe.committed(TopicPartition(s.topic, partition)) == next_offset
+    finally:
+        await probe.stop()
+
+
+async def test_dead_letter_is_stored_and_the_rest_of_the_batch_too(receiver, consumer):
+    bad = fixture("nutror/module_completed").replace(
+        b'"learner": {', b'"learner": ["not", "an", "object"], "was": {')
+    good = fixture("toolzz/activities_course_completed")
+    async with aiohttp.ClientSession() as http:
+        for source, body in (("eduzz", bad), ("toolzz", good)):
+            async with http.post(f"{receiver}/webhooks/{source}", data=body) as resp:
+                assert resp.status == 200
+    await consumer.wait_for_events(2)
+    await consumer.stop()
+    assert consumer.rows("select source, error_kind, error, body from dead_letters") == [
+        ("eduzz", "invalid_event", "Expected `object`, got `array` - at `$.data.learner`", bad)]
+    assert consumer.rows("select action from learning_events") == [("course_completed",)]
+    assert consumer.rows("select count(*) from raw_events") == [(2,)]

@@ -1,0 +1,179 @@
+"""The DuckDB store and the SQL objects, on real DuckDB (temp files and :memory:)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from consumer.records import Batch, Decoded
+from consumer.rows import DeadLetter, LearningRow, RawRow
+from consumer.store import Store, apply_schema, schema_files
+
+SQL_DIR = Path(__file__).parent.parent / "sql"
+T0 = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+
+
+def test_sql_files_are_numbered_one_object_each_and_idempotent():
+    names = [name for name, _ in schema_files()]
+    assert names == sorted(p.name for p in SQL_DIR.glob("*.sql"))
+    for name, text in schema_files():
+        assert re.match(r"^\d\d_[a-z_]+\.sql$", name), name
+        creates = re.findall(r"^create (?:table if not exists|or replace view) (\w+)", text,
+                             re.MULTILINE)
+        assert len(creates) == 1, f"{name} must create exactly one object"
+        assert name[3:-4] == creates[0], f"{name} should be named for {creates[0]}"
+    con = duckdb.connect()
+    apply_schema(con)
+    apply_schema(con)  # a restart applies everything again
+
+
+def test_every_view_has_a_comment():
+    con = duckdb.connect()
+    apply_schema(con)
+    views = con.execute("select view_name, comment from duckdb_views() "
+                        "where not internal and schema_name = 'main'").fetchall()
+    assert {"course_funnel", "learner_course_progress"} <= {v for v, _ in views}
+    assert all(comment for _, comment in views), views
+
+
+def test_contract_columns_of_views():
+    con = duckdb.connect()
+    apply_schema(con)
+
+    def columns(view: str) -> list[str]:
+        return [r[0] for r in con.execute(f"describe {view}").fetchall()]
+
+    assert columns("learner_course_progress") == [
+        "learner_key", "course_key", "course_name", "first_activity_at", "last_activity_at",
+        "lessons_completed", "modules_completed", "course_completed", "course_completed_at",
+        "progress"]
+    assert columns("course_funnel")[:9] == [
+        "course_key", "course_name", "platform", "learners", "enrolled", "started",
+        "completed_lesson", "completed_module", "completed_course"]
+
+
+def raw(uid: str, offset: int, partition: int = 0) -> RawRow:
+    return RawRow(uid, "eduzz", "alpaclass.x", T0, None, '{"id": 1}', partition, offset)
+
+
+def learn(uid: str, offset: int, action: str, minutes: int = 0, *, lesson: str | None = None,
+          module: str | None = None, learner: str = "a@x.com", course: str = "alpaclass:c1",
+          partition: int = 0, progress: float | None = None) -> LearningRow:
+    return LearningRow(uid, "alpaclass", "alpaclass.x", action, T0 + timedelta(minutes=minutes),
+                       T0, learner_key=learner, course_key=course, course_name="Course One",
+                       lesson_key=lesson, module_key=module, progress=progress,
+                       kafka_partition=partition, kafka_offset=offset)
+
+
+def batch_of(*events: tuple[RawRow, list[LearningRow]]) -> Batch:
+    b = Batch()
+    for r, rows in events:
+        b.add(r.kafka_partition, r.kafka_offset, Decoded(r, rows, [], None))
+    return b
+
+
+def test_batch_is_stored_once_and_redeliveries_are_skipped(tmp_path):
+    store = Store(tmp_path / "db.duckdb")
+    first = batch_of((raw("eduzz:1", 0), [learn("eduzz:1", 0, "lesson_completed", lesson="l1")]),
+                     (raw("eduzz:2", 1), [learn("eduzz:2", 1, "lesson_seen", lesson="l1")]),
+                     # the same event twice in one batch: the first copy wins
+                     (raw("eduzz:2", 2), [learn("eduzz:2", 2, "lesson_seen", lesson="l1")]))
+    written = store.write(first, "topic")
+    assert (written.events, written.duplicates, written.learning) == (2, 1, 2)
+    again = batch_of((raw("eduzz:1", 3), [learn("eduzz:1", 3, "lesson_completed", lesson="l1")]))
+    assert store.write(again, "topic").events == 0
+    assert store.query("select event_uid, kafka_offset from raw_events order by 1")[1] == [
+        ("eduzz:1", 0), ("eduzz:2", 1)]
+    assert store.query("select count(*) from learning_events")[1] == [(2,)]
+    assert store.offsets("topic") == {0: 4}
+    store.close()
+    reopened = Store(tmp_path / "db.duckdb")  # the file alone is complete after close
+    assert reopened.query("select count(*) from raw_events")[1] == [(2,)]
+    reopened.close()
+
+
+def test_failed_batch_stores_nothing_and_store_stays_usable():
+    store = Store(":memory:")
+    bad = batch_of((raw("eduzz:1", 0), []))
+    bad.raw[0] = bad.raw[0]._replace(body="{not json")  # DuckDB's JSON type rejects it
+    with pytest.raises(duckdb.Error):
+        store.write(bad, "topic")
+    assert store.query("select count(*) from raw_events")[1] == [(0,)]
+    assert store.offsets("topic") == {}
+    ok = batch_of((raw("eduzz:2", 1), [learn("eduzz:2", 1, "course_seen")]))
+    assert store.write(ok, "topic").events == 1
+
+
+def test_dead_letters_are_stored_with_raw_bytes():
+    store = Store(":memory:")
+    b = Batch()
+    b.add(0, 5, Decoded(None, [], [], DeadLetter(0, 5, T0, "eduzz", "invalid_json", "bad",
+                                                 b"\xffnot json")))
+    assert store.write(b, "topic").dead_letters == 1
+    assert store.query("select error_kind, body from dead_letters")[1] == [
+        ("invalid_json", b"\xffnot json")]
+
+
+def progress_of(store: Store) -> dict[str, object]:
+    cols, rows = store.query("select * from learner_course_progress")
+    assert len(rows) == 1
+    return dict(zip(cols, rows[0], strict=True))
+
+
+def test_current_state_latest_completion_event_wins_whatever_the_arrival_order():
+    events = [
+        learn("e1", 0, "lesson_completed", 0, lesson="l1"),
+        learn("e2", 1, "lesson_completed", 1, lesson="l2"),
+        learn("e3", 2, "lesson_uncompleted", 5, lesson="l2"),
+        learn("e4", 3, "module_completed", 2, module="m1"),
+        learn("e5", 4, "course_completed", 3),
+        learn("e6", 5, "course_uncompleted", 4),
+        learn("e7", 6, "course_completed", 6, progress=80),
+        learn("e8", 7, "lesson_seen", 7, lesson="l3", progress=90),
+    ]
+    answers = []
+    for order in (events, list(reversed(events)), events[3:] + events[:3]):
+        store = Store(":memory:")
+        for i, row in enumerate(order):  # arrival offsets follow this order
+            store.write(batch_of((raw(row.event_uid, i), [row._replace(kafka_offset=i)])), "t")
+        answers.append(progress_of(store))
+        funnel = store.query("select learners, started, completed_lesson, completed_module, "
+                             "completed_course from course_funnel")[1]
+        assert funnel == [(1, 1, 1, 1, 1)]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["lessons_completed"] == 1  # l2 was un-completed later
+    assert answers[0]["modules_completed"] == 1
+    assert answers[0]["course_completed"] is True
+    assert answers[0]["course_completed_at"] == T0 + timedelta(minutes=6)
+    assert answers[0]["progress"] == 90
+    assert answers[0]["first_activity_at"] == T0
+    assert answers[0]["last_activity_at"] == T0 + timedelta(minutes=7)
+
+
+def test_ties_on_occurred_at_are_broken_by_arrival():
+    store = Store(":memory:")
+    store.write(batch_of((raw("e1", 0), [learn("e1", 0, "lesson_completed", 0, lesson="l1")]),
+                         (raw("e2", 1), [learn("e2", 1, "lesson_uncompleted", 0, lesson="l1")])),
+                "t")
+    assert progress_of(store)["lessons_completed"] == 0
+
+
+def test_funnel_counts_enrolled_started_and_ignores_inactivity_as_activity():
+    store = Store(":memory:")
+    rows = [learn("e1", 0, "enrolled", learner="a@x"),
+            learn("e2", 1, "enrolled", learner="b@x"),
+            learn("e3", 2, "lesson_started", 1, learner="a@x", lesson="l1"),
+            learn("e4", 3, "inactivity_flagged", 2, learner="b@x"),
+            learn("e5", 4, "course_seen", 2, learner="c@x")]
+    store.write(batch_of(*((raw(r.event_uid, r.kafka_offset), [r]) for r in rows)), "t")
+    cols, (row,) = store.query("select * from course_funnel")
+    got = dict(zip(cols, row, strict=True))
+    assert (got["learners"], got["enrolled"], got["started"]) == (3, 2, 2)
+    assert got["platform"] == "alpaclass" and got["course_name"] == "Course One"
+    assert got["enrolled_rate"] == pytest.approx(2 / 3)
+    assert got["started_rate"] == 1.0
+    assert got["completed_lesson_rate"] == 0.0 and got["completed_module_rate"] is None
