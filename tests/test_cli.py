@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,28 @@ CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
 def run(*args: str, timeout: float = 30, env: dict[str, str] | None = None):
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def started(argv: list[str], ready: str) -> Iterator[subprocess.Popen[str]]:
+    """Run `argv`, wait for its first stdout line to start with `ready`; kill it if left."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith(ready), (line, proc.stderr.read() if proc.poll() else "")
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 90) -> None:
+    """Signal `proc` and require a clean exit."""
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
 
 
 def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
@@ -41,24 +65,14 @@ def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
 
 def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
     port = free_port()
-    with subprocess.Popen([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
-                           "--broker-port", str(free_port())],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None and proc.stderr is not None
-            line = proc.stdout.readline()
-            assert line == f"ready: http://127.0.0.1:{port}\n"
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/eduzz",
-                                             data=fixture("nutror/module_completed"),
-                                             method="POST")
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                assert resp.status == 200
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, err
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
+                  "--broker-port", str(free_port())],
+                 f"ready: http://127.0.0.1:{port}\n") as proc:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/eduzz",
+                                         data=fixture("nutror/module_completed"), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+        stop(proc)
     # The acknowledged event is in DuckDB: the consumer caught up before the broker stopped.
     db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
     assert db.execute("select event_uid, action from learning_events").fetchall() == [
@@ -90,18 +104,10 @@ def test_unknown_command_and_help():
 
 
 def test_consumer_exits_cleanly_on_sigterm(broker, tmp_path):
-    with subprocess.Popen([sys.executable, "-m", "consumer", "--bootstrap", broker.bootstrap,
-                           "--topic", f"t-{time.time_ns()}", "--data-dir", str(tmp_path)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().startswith("consumer ready: ")
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-            assert proc.returncode == 0, err
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with started([sys.executable, "-m", "consumer", "--bootstrap", broker.bootstrap,
+                  "--topic", f"t-{time.time_ns()}", "--data-dir", str(tmp_path)],
+                 "consumer ready: ") as proc:
+        stop(proc, timeout=30)
     assert (Path(tmp_path) / "learnstream.duckdb").exists()
 
 
@@ -117,15 +123,7 @@ def test_broker_command_serves_kafka_until_interrupted():
             await admin.close()
 
     port = free_port()
-    with subprocess.Popen([*CLI, "broker", "--port", str(port)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().startswith(f"broker ready: 127.0.0.1:{port} (memory")
-            assert asyncio.run(list_topics(f"127.0.0.1:{port}")) == []
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=30)
-            assert proc.returncode == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with started([*CLI, "broker", "--port", str(port)],
+                 f"broker ready: 127.0.0.1:{port} (memory") as proc:
+        assert asyncio.run(list_topics(f"127.0.0.1:{port}")) == []
+        stop(proc, signal.SIGINT, timeout=30)
