@@ -93,8 +93,9 @@ class Decoder:
             return _dead(msg, received, "eduzz", "invalid_json", str(exc))
         event_type: str = type(event).__struct_config__.tag
         meta = Meta(event_uid("eduzz", event.id, msg.value), event_type, received,
-                    timestamp(event.sentDate, zone), msg.partition, msg.offset, zone)
-        return Decoded(_raw(meta, "eduzz", body), event.learning_rows(meta), [], None)
+                    timestamp(event.event_time(), zone), msg.partition, msg.offset, zone)
+        return Decoded(_raw(meta, "eduzz", body), event.learning_rows(meta),
+                       event.commerce_rows(meta), None)
 
     def _toolzz(self, msg: Message, body: str, received: datetime) -> Decoded:
         zone = self._zones["toolzz"]
