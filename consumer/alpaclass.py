@@ -14,10 +14,16 @@ PLATFORM = "alpaclass"
 
 
 class Ref(msgspec.Struct):
-    """A course, module, lesson or team: an id and a display name."""
+    """A course, module, lesson or team: an id and a display name (`name`, or `title`)."""
 
     id: Id
     name: str | None = None
+    title: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The display name, whichever key carried it."""
+        return self.name or self.title
 
 
 class Student(msgspec.Struct):
@@ -64,15 +70,15 @@ class AlpaClassEvent(EduzzEvent, kw_only=True):
             action=self.action, occurred_at=m.sent_at or m.received_at,
             received_at=m.received_at,
             school_key=key(PLATFORM, d.team.id) if d.team else None,
-            school_name=d.team.name if d.team else None,
+            school_name=d.team.label if d.team else None,
             learner_key=learner_key(PLATFORM, mail, st.id), learner_id=ident(st.id),
             learner_email=mail, learner_name=st.name,
             course_key=key(PLATFORM, d.course.id) if d.course else None,
-            course_name=d.course.name if d.course else None,
+            course_name=d.course.label if d.course else None,
             module_key=key(PLATFORM, d.module.id) if d.module else None,
-            module_name=d.module.name if d.module else None,
+            module_name=d.module.label if d.module else None,
             lesson_key=key(PLATFORM, d.lesson.id) if d.lesson else None,
-            lesson_name=d.lesson.name if d.lesson else None,
+            lesson_name=d.lesson.label if d.lesson else None,
             progress=d.progress, comment=d.comment,
             kafka_partition=m.kafka_partition, kafka_offset=m.kafka_offset,
         )]

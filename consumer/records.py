@@ -11,7 +11,7 @@ import msgspec
 
 from consumer import alpaclass, nutror, toolzz
 from consumer.identity import Meta, ident, timestamp
-from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
+from consumer.rows import DeadLetter, Decoded, RawRow
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS
 EDUZZ_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS)
@@ -30,16 +30,7 @@ class _Probe(msgspec.Struct):
 
 
 _PROBE = msgspec.json.Decoder(_Probe)
-
-
-class Decoded(NamedTuple):
-    """What one message becomes: a raw row unless the body is not a JSON object, the
-    learning/commerce rows of a known event, and a dead letter when it could not be decoded."""
-
-    raw: RawRow | None
-    learning: list[LearningRow]
-    commerce: list[CommerceRow]
-    dead: DeadLetter | None
+_ANY = msgspec.json.Decoder()
 
 
 class Message(NamedTuple):
@@ -80,15 +71,23 @@ class Decoder:
         except UnicodeDecodeError as exc:
             return _dead(msg, received, source, "invalid_json", f"body is not UTF-8: {exc}")
         if source == "eduzz":
-            return self._eduzz(msg, body, received)
+            return self._eduzz(msg, body, received, hdrs.get("x-subscription"))
         return self._toolzz(msg, body, received)
 
-    def _eduzz(self, msg: Message, body: str, received: datetime) -> Decoded:
+    def _eduzz(self, msg: Message, body: str, received: datetime,
+               subscription: bytes | None) -> Decoded:
         zone = self._zones["eduzz"]
         try:
             event = _EDUZZ.decode(msg.value)
         except msgspec.ValidationError as exc:
-            return self._fallback(msg, body, received, "eduzz", exc, EDUZZ_TYPES)
+            named = _enveloped(msg.value, subscription)
+            if named is None:
+                return self._fallback(msg, body, received, "eduzz", exc, EDUZZ_TYPES)
+            try:
+                event = _EDUZZ.decode(named[1])
+            except msgspec.ValidationError as wrapped_exc:
+                return self._fallback(msg, body, received, "eduzz", wrapped_exc, EDUZZ_TYPES,
+                                      hint=named[0])
         except msgspec.DecodeError as exc:
             return _dead(msg, received, "eduzz", "invalid_json", str(exc))
         event_type: str = type(event).__struct_config__.tag
@@ -123,7 +122,8 @@ class Decoder:
         return Decoded(raw, data.learning_rows(meta, spec.action), [], None)
 
     def _fallback(self, msg: Message, body: str, received: datetime, source: str,
-                  exc: msgspec.ValidationError, known: frozenset[str]) -> Decoded:
+                  exc: msgspec.ValidationError, known: frozenset[str],
+                  hint: str | None = None) -> Decoded:
         """The typed decode failed: an unknown event is kept raw, a known one is a dead letter."""
         try:
             probe = _PROBE.decode(msg.value)
@@ -132,7 +132,9 @@ class Decoder:
         event = probe.event
         if isinstance(event, dict):
             event = event.get("slug")
-        event_type = event if isinstance(event, str) else None
+        event_type = hint or (event if isinstance(event, str) else None)
+        if source == "eduzz" and event_type == "ping":
+            return Decoded(None, [], [], None)  # the activation check: not an event
         sent = probe.sentDate if isinstance(probe.sentDate, str) else None
         zone = self._zones[source]
         meta = Meta(event_uid(source, probe.id, msg.value), event_type or "", received,
@@ -141,6 +143,26 @@ class Decoder:
         if event_type in known:
             return Decoded(raw, [], [], _letter(msg, received, source, "invalid_event", str(exc)))
         return Decoded(raw, [], [], None)
+
+
+def _enveloped(value: bytes, subscription: bytes | None) -> tuple[str, bytes] | None:
+    """(event, body in the standard envelope) for a body that lacks `event` (gotcha 1: the
+    published MyEduzz contract examples have no envelope) when `x-subscription`
+    (`<configuration id>:<event name>`) names a known event; else None."""
+    if not subscription:
+        return None
+    name = subscription.decode("utf-8", "replace").rpartition(":")[2].strip()
+    if name not in EDUZZ_TYPES:
+        return None
+    try:
+        obj = _ANY.decode(value)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(obj, dict) or "event" in obj:
+        return None
+    envelope = dict(obj) if "data" in obj else {"data": obj}
+    envelope["event"] = name
+    return name, msgspec.json.encode(envelope)
 
 
 def _raw(m: Meta, source: str, body: str) -> RawRow:
@@ -164,25 +186,3 @@ def _received_at(header: bytes | None, timestamp_ms: int) -> datetime:
             return parsed
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
-
-class Batch:
-    """The rows of one Kafka batch, and the next offset to read per partition once stored."""
-
-    def __init__(self) -> None:
-        self.raw: list[RawRow] = []
-        self.learning: list[LearningRow] = []
-        self.commerce: list[CommerceRow] = []
-        self.dead: list[DeadLetter] = []
-        self.next_offsets: dict[int, int] = {}
-        self.messages = 0
-
-    def add(self, partition: int, offset: int, decoded: Decoded) -> None:
-        """Take one decoded message, in arrival order."""
-        self.messages += 1
-        if decoded.raw is not None:
-            self.raw.append(decoded.raw)
-        self.learning.extend(decoded.learning)
-        self.commerce.extend(decoded.commerce)
-        if decoded.dead is not None:
-            self.dead.append(decoded.dead)
-        self.next_offsets[partition] = max(self.next_offsets.get(partition, 0), offset + 1)

@@ -76,3 +76,36 @@ class DeadLetter(NamedTuple):
     error_kind: str
     error: str
     body: bytes
+
+
+class Decoded(NamedTuple):
+    """What one message becomes: a raw row unless the body is not a JSON object, the
+    learning/commerce rows of a known event, and a dead letter when it could not be decoded."""
+
+    raw: RawRow | None
+    learning: list[LearningRow]
+    commerce: list[CommerceRow]
+    dead: DeadLetter | None
+
+
+class Batch:
+    """The rows of one Kafka batch, and the next offset to read per partition once stored."""
+
+    def __init__(self) -> None:
+        self.raw: list[RawRow] = []
+        self.learning: list[LearningRow] = []
+        self.commerce: list[CommerceRow] = []
+        self.dead: list[DeadLetter] = []
+        self.next_offsets: dict[int, int] = {}
+        self.messages = 0
+
+    def add(self, partition: int, offset: int, decoded: Decoded) -> None:
+        """Take one decoded message, in arrival order."""
+        self.messages += 1
+        if decoded.raw is not None:
+            self.raw.append(decoded.raw)
+        self.learning.extend(decoded.learning)
+        self.commerce.extend(decoded.commerce)
+        if decoded.dead is not None:
+            self.dead.append(decoded.dead)
+        self.next_offsets[partition] = max(self.next_offsets.get(partition, 0), offset + 1)

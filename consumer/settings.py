@@ -26,6 +26,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     batch_max_records: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
     log_level: str = "INFO"
@@ -77,6 +78,7 @@ HELP = {
     "batch_max_records": "most records per getmany batch (one DuckDB transaction)",
     "poll_timeout_ms": "getmany wait when the topic is idle",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
+    "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
     "eduzz_zone": "time zone of zoneless Eduzz timestamps",
     "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",

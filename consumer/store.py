@@ -11,8 +11,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 
-from consumer.records import Batch
-from consumer.rows import CommerceRow, DeadLetter, LearningRow, RawRow
+from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
 
 log = logging.getLogger(__name__)
 

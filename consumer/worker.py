@@ -12,7 +12,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from consumer.records import Batch, Decoder, Message
+from consumer.records import Decoder, Message
+from consumer.rows import Batch
 from consumer.settings import ConsumerSettings
 from consumer.store import Store, Written
 
@@ -56,6 +57,8 @@ class Worker:
             s.topic, bootstrap_servers=s.bootstrap, group_id=s.group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
         await consumer.start()
         try:

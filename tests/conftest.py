@@ -48,7 +48,8 @@ def topic() -> str:
 @pytest.fixture
 def consumer_settings(broker: EmbeddedBroker, topic: str, tmp_path: Path) -> ConsumerSettings:
     return ConsumerSettings(bootstrap=broker.bootstrap, topic=topic, group=f"g-{topic}",
-                            data_dir=str(tmp_path), poll_timeout_ms=100, partitions=3)
+                            data_dir=str(tmp_path), poll_timeout_ms=100, partitions=3,
+                            session_timeout_ms=2000)
 
 
 @pytest.fixture

@@ -112,7 +112,6 @@ def test_toolzz_dead_letter_path_is_from_the_body_root():
 
 
 @pytest.mark.parametrize(("body", "source"), [
-    (b'{"id": "x1", "event": "ping", "data": {}}', "eduzz"),
     (b'{"event": "nutror.complete_lesson_50", "data": {"x": 1}}', "eduzz"),
     (b'{"event": {"slug": "members.disabled", "send_at": "2024-01-01 10:00:00"}, "data": {}}',
      "toolzz"),

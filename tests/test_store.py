@@ -9,8 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from consumer.records import Batch, Decoded
-from consumer.rows import DeadLetter, LearningRow, RawRow
+from consumer.rows import Batch, DeadLetter, Decoded, LearningRow, RawRow
 from consumer.store import Store, apply_schema, schema_files
 
 SQL_DIR = Path(__file__).parent.parent / "sql"
