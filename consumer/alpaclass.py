@@ -13,7 +13,7 @@ from consumer.rows import LearningRow
 PLATFORM = "alpaclass"
 
 
-class Ref(msgspec.Struct):
+class Ref(msgspec.Struct, gc=False):
     """A course, module, lesson or team: an id and a display name (`name`, or `title`)."""
 
     id: Id
@@ -26,13 +26,13 @@ class Ref(msgspec.Struct):
         return self.name or self.title
 
 
-class Student(msgspec.Struct):
+class Student(msgspec.Struct, gc=False):
     id: Id | None = None
     name: str | None = None
     email: str | None = None
 
 
-class Data(msgspec.Struct, kw_only=True):
+class Data(msgspec.Struct, gc=False, kw_only=True):
     """Every AlpaClass `data`; subclasses make required what their event always carries."""
 
     student: Student

@@ -8,14 +8,14 @@ from consumer.identity import Id, Meta
 from consumer.rows import CommerceRow, LearningRow
 
 
-class EduzzEvent(msgspec.Struct, tag_field="event", kw_only=True):
+class EduzzEvent(msgspec.Struct, gc=False, tag_field="event", kw_only=True):
     """`{id, event, sentDate, data}`; `id` and `sentDate` may be missing (gotchas 1-3).
 
     Each concrete event (one tag each) overrides `learning_rows` or `commerce_rows`.
     """
 
     id: Id | None = None
-    sentDate: str | None = None  # noqa: N815 - the wire name
+    sentDate: str | None = None
 
     def learning_rows(self, m: Meta) -> list[LearningRow]:
         """Rows for `learning_events`; none unless the event is a learning event."""

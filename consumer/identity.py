@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import NamedTuple
+
+import msgspec
 
 Id = str | int  # ids arrive as strings or numbers; both mean the same id
 
 
-class Meta(NamedTuple):
-    """What is known of a message before its body is mapped: identity, arrival, position."""
+class Meta(msgspec.Struct, gc=False, frozen=True):
+    """What is known of a message before its body is mapped: identity, arrival, position.
+
+    A Struct, not a NamedTuple: one is built per message, and msgspec's C constructor is
+    about four times cheaper.
+    """
 
     event_uid: str
     event_type: str

@@ -13,12 +13,12 @@ from consumer.rows import LearningRow
 PLATFORM = "nutror"
 
 
-class Person(msgspec.Struct):
+class Person(msgspec.Struct, gc=False):
     email: str | None = None
     name: str | None = None
 
 
-class Course(msgspec.Struct):
+class Course(msgspec.Struct, gc=False):
     """Nutror courses are identified by a 40-hex `hash`; names arrive as `title`."""
 
     hash: Id
@@ -27,7 +27,7 @@ class Course(msgspec.Struct):
     inactiveDays: float | None = None
 
 
-class Item(msgspec.Struct):
+class Item(msgspec.Struct, gc=False):
     """A lesson or module."""
 
     id: Id
@@ -36,7 +36,7 @@ class Item(msgspec.Struct):
     rating: float | None = None
 
 
-class Data(msgspec.Struct, kw_only=True):
+class Data(msgspec.Struct, gc=False, kw_only=True):
     """Every Nutror `data`; subclasses make required what their event always carries."""
 
     learner: Person

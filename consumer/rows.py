@@ -6,6 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+import msgspec
+
 
 class RawRow(NamedTuple):
     """`raw_events`: one per distinct event_uid, the lossless record."""
@@ -78,7 +80,7 @@ class DeadLetter(NamedTuple):
     body: bytes
 
 
-class Decoded(NamedTuple):
+class Decoded(msgspec.Struct, gc=False, frozen=True):
     """What one message becomes: a raw row unless the body is not a JSON object, the
     learning/commerce rows of a known event, and a dead letter when it could not be decoded."""
 

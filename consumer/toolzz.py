@@ -17,18 +17,18 @@ PLATFORM = "toolzz"
 Flag = bool | int | None  # documented as booleans, sent as 1/0
 
 
-class EventInfo(msgspec.Struct):
+class EventInfo(msgspec.Struct, gc=False):
     slug: str
     name: str | None = None
     send_at: str | None = None  # "yyyy-MM-dd HH:mm:ss", no zone
 
 
-class Envelope(msgspec.Struct):
+class Envelope(msgspec.Struct, gc=False):
     event: EventInfo
     data: msgspec.Raw = msgspec.Raw(b"null")  # absent: the slug's decoder reports it
 
 
-class Ref(msgspec.Struct):
+class Ref(msgspec.Struct, gc=False):
     """An institution, school, course or trail; trail courses use `title`, others `name`."""
 
     id: Id
@@ -36,7 +36,7 @@ class Ref(msgspec.Struct):
     title: str | None = None
 
 
-class User(msgspec.Struct, kw_only=True):
+class User(msgspec.Struct, gc=False, kw_only=True):
     id: Id | None = None
     name: str | None = None
     email: str | None = None
@@ -51,7 +51,7 @@ class Target(NamedTuple):
     progress: float | None = None
 
 
-class Data(msgspec.Struct, kw_only=True):
+class Data(msgspec.Struct, gc=False, kw_only=True):
     """Every Toolzz `data` names a user; subclasses add what their slug carries."""
 
     user: User
@@ -85,7 +85,7 @@ class Data(msgspec.Struct, kw_only=True):
         ) for t in self.targets() or [Target()]]
 
 
-class Enrollment(msgspec.Struct):
+class Enrollment(msgspec.Struct, gc=False):
     id: Id | None = None
     course_id: Id | None = None
     date_expire: str | None = None
@@ -103,7 +103,7 @@ class CourseData(Data, kw_only=True):
         return [Target(self.course)]
 
 
-class Content(msgspec.Struct, kw_only=True):
+class Content(msgspec.Struct, gc=False, kw_only=True):
     id: Id | None = None
     institution_id: Id | None = None
     course_id: Id | None = None
@@ -138,7 +138,7 @@ class ActivityData(Data, kw_only=True):
         return [Target(self.course)]
 
 
-class Trail(msgspec.Struct, kw_only=True):
+class Trail(msgspec.Struct, gc=False, kw_only=True):
     id: Id
     name: str | None = None
     courses: list[Ref] = []
@@ -153,7 +153,7 @@ class TrailData(Data, kw_only=True):
         return [Target(course) for course in self.trail.courses]
 
 
-class Redemption(msgspec.Struct, kw_only=True):
+class Redemption(msgspec.Struct, gc=False, kw_only=True):
     id: Id | None = None
     institution: Ref | None = None  # every value of this event is a string, ids included
 

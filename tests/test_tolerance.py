@@ -114,7 +114,7 @@ def test_required_field_of_wrong_type_is_a_dead_letter_with_its_path():
 def test_eduzz_ping_is_not_an_event():
     for body in (b'{"event": "ping"}', b'{"id": "p1", "event": "ping", "data": {}}'):
         out = decode(body)
-        assert out == (None, [], [], None)
+        assert (out.raw, out.learning, out.commerce, out.dead) == (None, [], [], None)
 
 
 def test_both_last_seen_spellings_map_to_one_action():

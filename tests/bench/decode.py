@@ -1,0 +1,66 @@
+"""Benchmark: decode + map events/s on one core over the fixture mix (prints, never asserts).
+
+    python -m tests.bench.decode [--events N]
+
+Baseline in the same run: msgspec decoding the same bodies untyped (`msgspec.json.decode`),
+the floor any typed decoder pays. The ratio shows what typing, identity and mapping cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from consumer.records import Decoder, Message
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def mix(events: int) -> list[Message]:
+    """`events` messages cycling through every fixture, with the receiver's headers."""
+    bodies = [(p.read_bytes(), b"toolzz" if p.parent.name == "toolzz" else b"eduzz")
+              for p in sorted(FIXTURES.glob("*/*.json"))]
+    return [Message(body, [("source", source), ("received_at", b"2024-07-01T12:00:00.000000Z")],
+                    i % 3, i, 0)
+            for i, (body, source) in ((i, bodies[i % len(bodies)]) for i in range(events))]
+
+
+def rate(fn, messages: list[Message], rounds: int = 3) -> float:
+    """Best events/s of `rounds` passes."""
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for m in messages:
+            fn(m)
+        best = max(best, len(messages) / (time.perf_counter() - started))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    args = parser.parse_args()
+    messages = mix(args.events)
+    zone = ZoneInfo("America/Sao_Paulo")
+    decoder = Decoder({"eduzz": zone, "toolzz": zone})
+    outcomes = [decoder.decode(m) for m in messages[:len(list(FIXTURES.glob("*/*.json")))]]
+    rows = sum(len(o.learning) + len(o.commerce) for o in outcomes)
+    untyped = rate(lambda m: msgspec.json.decode(m.value), messages)
+    full = rate(decoder.decode, messages)
+    result = {"events": len(messages), "fixtures": len(outcomes), "rows_per_mix": rows,
+              "dead_letters_in_mix": sum(o.dead is not None for o in outcomes),
+              "untyped_json_decode_per_s": round(untyped), "decode_and_map_per_s": round(full),
+              "ratio_to_untyped": round(full / untyped, 2), "target_per_s": 500_000}
+    print(f"{'measure':32} {'value':>12}")
+    for k, v in result.items():
+        print(f"{k:32} {v:>12}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
