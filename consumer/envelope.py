@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 
 from consumer.identity import Id, Meta
 from consumer.rows import CommerceRow, LearningRow
+
+# commerce_events.amount is DECIMAL(18, 2): 16 integer digits.
+AMOUNT_LIMIT = Decimal(10) ** 16
+
+
+class Money(msgspec.Struct, gc=False):
+    """`{currency, value}`: msgspec reads `value` from the JSON text, so it is never a float."""
+
+    value: Decimal | None = None
+    currency: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, so an unstorable amount is a dead letter naming its path
+        # instead of a DuckDB error that would fail the whole batch on every retry.
+        if self.value is not None and not abs(self.value) < AMOUNT_LIMIT:
+            raise ValueError(f"amount {self.value} does not fit DECIMAL(18, 2)")
 
 
 class EduzzEvent(msgspec.Struct, gc=False, tag_field="event", kw_only=True):

@@ -9,11 +9,11 @@ from typing import Any, NamedTuple, Union
 
 import msgspec
 
-from consumer import alpaclass, nutror, toolzz
+from consumer import alpaclass, blinket, myeduzz, nutror, sun, toolzz
 from consumer.identity import Meta, ident, timestamp
 from consumer.rows import DeadLetter, Decoded, RawRow
 
-EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS
+EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS + myeduzz.EVENTS + sun.EVENTS + blinket.EVENTS
 EDUZZ_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS)
 TOOLZZ_TYPES = frozenset(toolzz.SLUGS)
 
@@ -60,6 +60,13 @@ class Decoder:
 
     def decode(self, msg: Message) -> Decoded:
         """Rows for one message; never raises for bad input (that becomes a dead letter)."""
+        try:
+            return self._decode(msg)
+        except Exception as exc:  # a poison message must never stop a partition
+            received = _received_at(None, msg.timestamp_ms)
+            return _dead(msg, received, "unknown", "decode_error", f"{type(exc).__name__}: {exc}")
+
+    def _decode(self, msg: Message) -> Decoded:
         hdrs = {k: v for k, v in msg.headers}
         source = hdrs.get("source", b"").decode("utf-8", "replace")
         received = _received_at(hdrs.get("received_at"), msg.timestamp_ms)
@@ -129,6 +136,8 @@ class Decoder:
             probe = _PROBE.decode(msg.value)
         except msgspec.ValidationError as not_object:
             return _dead(msg, received, source, "invalid_envelope", str(not_object))
+        except msgspec.DecodeError as malformed:  # a tag error can precede a syntax error
+            return _dead(msg, received, source, "invalid_json", str(malformed))
         event = probe.event
         if isinstance(event, dict):
             event = event.get("slug")
