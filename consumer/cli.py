@@ -137,6 +137,9 @@ def demo_main(argv: Sequence[str]) -> None:
         print(f"  POST {name:60} -> {status}")
     _print_results(launcher.db_path(settings))
     print(f"\nExplore: duckdb.connect({str(launcher.db_path(settings))!r}, read_only=True)")
+    failed = [name for name, status in statuses if status != 200]
+    if failed or len(statuses) != len(samples()):
+        sys.exit(f"learnstream demo: {len(failed)} of {len(samples())} posts were not accepted")
 
 
 def samples() -> list[tuple[str, str, bytes]]:

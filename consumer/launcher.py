@@ -8,12 +8,13 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-from consumer.broker import EmbeddedBroker
+from consumer.broker import EmbeddedBroker, die_with_parent
 from consumer.settings import LauncherSettings
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 # The embedded broker forgets everything when it stops, so the consumer must catch up first.
 EMBEDDED_DRAIN_SECONDS = 30.0
 STOP_GRACE_SECONDS = 20.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class ChildFailed(RuntimeError):
@@ -52,14 +54,29 @@ class Stack:
             drain = EMBEDDED_DRAIN_SECONDS if self.broker else 0.0
             consumer = await self._spawn("consumer", "consumer", "--data-dir", s.data_dir,
                                          "--group", s.group, "--drain-timeout", str(drain))
-            await self._consumer_ready(consumer)
+            if not await self._unless_stopped(self._consumer_ready(consumer)):
+                return
             await self._spawn("receiver", "ingest", "--port", str(s.http_port),
                               "--host", "127.0.0.1")
-            await self._receiver_ready()
+            if not await self._unless_stopped(self._receiver_ready()):
+                return
             on_ready(self)
             await self._supervise()
         finally:
             await self._shutdown()
+
+    async def _unless_stopped(self, step: Coroutine[Any, Any, None]) -> bool:
+        """Run one start-up step unless a stop arrives first; True when the step finished."""
+        task = asyncio.ensure_future(step)
+        stop = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, stop):
+            pending.cancel()
+        if task in done:
+            task.result()
+            return True
+        log.info("stop requested during start-up")
+        return False
 
     async def _spawn(self, name: str, module: str, *args: str) -> asyncio.subprocess.Process:
         s = self.settings
@@ -69,7 +86,7 @@ class Stack:
             sys.executable, "-m", module, "--bootstrap", self.bootstrap, "--topic", s.topic,
             "--log-level", s.log_level, *args,
             stdout=asyncio.subprocess.PIPE if name == "consumer" else None,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent)
         self._children.append((name, proc))
         return proc
 
@@ -129,12 +146,12 @@ def db_path(settings: LauncherSettings) -> Path:
 
 
 async def run_until_signal(stack: Stack, on_ready: Callable[[Stack], None]) -> None:
-    """Run `stack`, stopping it gracefully on SIGINT or SIGTERM."""
+    """Run `stack`, stopping it gracefully on SIGINT, SIGTERM or SIGHUP (terminal closed)."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stack.stop)
     try:
         await stack.run(on_ready)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)

@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 ENV_PREFIX = "LEARNSTREAM_"
+BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream consume`: Kafka topic to DuckDB file."""
 
-    bootstrap: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1:9092"
+    bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
     group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
     data_dir: str = "./data"
@@ -55,7 +56,7 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "./data"
     http_port: Port = 8080
     broker_port: Port = 9092
-    bootstrap: str = ""
+    bootstrap: Annotated[str, msgspec.Meta(pattern=f"^$|{BOOTSTRAP}")] = ""  # "" = embedded
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
     group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
     log_level: str = "INFO"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -45,13 +46,16 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class Store:
-    """Owns the DuckDB connection. Call from one thread at a time (the worker's to_thread)."""
+    """Owns the DuckDB connection; its methods may be called from any thread, one at a time."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(self.path)
+        # A DuckDB connection is not safe for concurrent use, and the rebalance listener
+        # reads offsets from the coordinator's task while a batch may be writing.
+        self._lock = threading.RLock()
         apply_schema(self._con)
         self._appenders = {
             table: self._con.appender(table, columns=list(row._fields))
@@ -64,10 +68,14 @@ class Store:
 
         On any error nothing of the batch is stored and the error propagates.
         """
+        with self._lock:
+            return self._write(batch, topic)
+
+    def _write(self, batch: Batch, topic: str) -> Written:
         con = self._con
         con.begin()
         try:
-            dropped = self._duplicates(batch.raw)
+            dropped = self._redelivered(batch, topic) | self._duplicates(batch.raw)
             raw = [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in dropped]
             learning = _kept(batch.learning, dropped)
             commerce = _kept(batch.commerce, dropped)
@@ -87,19 +95,29 @@ class Store:
             raise
         return Written(len(raw), len(dropped), len(learning), len(commerce), len(dead))
 
+    def _redelivered(self, batch: Batch, topic: str) -> set[tuple[int, int]]:
+        """Positions below the stored next offset: already written, e.g. when the process died
+        between the DuckDB commit and the Kafka commit. Covers rows and dead letters alike."""
+        stored = self.offsets(topic)
+        if not stored:
+            return set()
+        positions = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
+        positions.update((d.kafka_partition, d.kafka_offset) for d in batch.dead)
+        return {(p, o) for p, o in positions if o < stored.get(p, 0)}
+
     def _duplicates(self, raw: Sequence[RawRow]) -> set[tuple[int, int]]:
         """Positions of messages whose event_uid is stored already or earlier in this batch."""
         if not raw:
             return set()
-        stored = {uid for (uid,) in self._con.execute(
+        stored_uids = {uid for (uid,) in self._con.execute(
             "select event_uid from raw_events where event_uid in (select unnest($1::varchar[]))",
             [[r.event_uid for r in raw]]).fetchall()}
         dropped: set[tuple[int, int]] = set()
         for r in raw:
-            if r.event_uid in stored:
+            if r.event_uid in stored_uids:
                 dropped.add((r.kafka_partition, r.kafka_offset))
             else:
-                stored.add(r.event_uid)
+                stored_uids.add(r.event_uid)
         return dropped
 
     def _save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
@@ -114,14 +132,16 @@ class Store:
 
     def offsets(self, topic: str) -> dict[int, int]:
         """The next offset to read per partition of `topic`, as stored with the rows."""
-        return dict(self._con.execute(
-            "select kafka_partition, next_offset from consumer_offsets where topic = $1",
-            [topic]).fetchall())
+        with self._lock:
+            return dict(self._con.execute(
+                "select kafka_partition, next_offset from consumer_offsets where topic = $1",
+                [topic]).fetchall())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
         """Run a read query; (column names, rows)."""
-        cur = self._con.execute(sql, list(params))
-        return [d[0] for d in cur.description], cur.fetchall()
+        with self._lock:
+            cur = self._con.execute(sql, list(params))
+            return [d[0] for d in cur.description], cur.fetchall()
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file, so the file alone is complete."""
@@ -129,10 +149,11 @@ class Store:
 
     def close(self) -> None:
         """Checkpoint and close; the file can then be opened by readers."""
-        self._appenders.clear()
-        if self.path != ":memory:":
-            self.checkpoint()
-        self._con.close()
+        with self._lock:
+            self._appenders.clear()
+            if self.path != ":memory:":
+                self.checkpoint()
+            self._con.close()
 
 
 Row = TypeVar("Row", LearningRow, CommerceRow, DeadLetter)

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.records import Decoder, Message
 from consumer.rows import Batch
@@ -42,8 +42,10 @@ class Worker:
         self.settings = settings
         self.store = store
         self.decoder = Decoder(settings.zones())
-        self.stored = 0  # events stored since start, for logs and tests
+        self.stored = 0  # new events stored since start
+        self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
+        self.in_hand = asyncio.Lock()  # held from poll result to commit
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -54,12 +56,13 @@ class Worker:
         s = self.settings
         await ensure_topic(s.bootstrap, s.topic, s.partitions)
         consumer = AIOKafkaConsumer(
-            s.topic, bootstrap_servers=s.bootstrap, group_id=s.group,
+            bootstrap_servers=s.bootstrap, group_id=s.group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
+        consumer.subscribe([s.topic], listener=_SeekToStored(self, consumer))
         await consumer.start()
         try:
             if on_ready is not None:
@@ -76,13 +79,24 @@ class Worker:
                                          max_records=s.batch_max_records)
         if not records:
             return 0
+        async with self.in_hand:
+            return await self._store(consumer, records)
+
+    async def _store(self, consumer: AIOKafkaConsumer,
+                     records: dict[TopicPartition, list[Any]]) -> int:
+        s = self.settings
         started = time.perf_counter()
         # Decoding is CPU work and DuckDB blocks: both run off the event loop, from this owner.
         batch, written = await asyncio.to_thread(self._decode_and_write, records)
-        # Offsets go to the Kafka group only after DuckDB committed the rows.
-        await consumer.commit(
-            {TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()})
+        # DuckDB holds the offsets that count (committed with the rows, sought on assignment);
+        # the group commit after it is for lag monitoring, so its failure is not fatal.
+        try:
+            await consumer.commit(
+                {TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()})
+        except KafkaError as exc:
+            log.warning("group offset commit failed (%s); DuckDB has the offsets", exc)
         self.stored += written.events
+        self.consumed += batch.messages
         _log_batch(batch, written, time.perf_counter() - started)
         return batch.messages
 
@@ -108,6 +122,29 @@ class Worker:
             await self._poll_once(consumer)
         if self.settings.drain_timeout:
             log.warning("drain timeout reached before catching up")
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On every assignment, resume from the offsets DuckDB stored with the rows."""
+
+    def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
+        self._worker, self._consumer = worker, consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Let the batch in hand be written and committed before the partitions go."""
+        async with self._worker.in_hand:
+            pass
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Seek each assigned partition to its stored next offset, when there is one."""
+        stored = await asyncio.to_thread(self._worker.store.offsets,
+                                         self._worker.settings.topic)
+        for tp in assigned:
+            if tp.partition in stored:
+                self._consumer.seek(tp, stored[tp.partition])
+        log.info("assigned partitions %s; resuming from stored offsets %s",
+                 sorted(tp.partition for tp in assigned),
+                 {p: o for p, o in stored.items() if any(tp.partition == p for tp in assigned)})
 
 
 def _log_batch(batch: Batch, w: Written, seconds: float) -> None:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ingest import message
 from ingest.keys import PUBLISHER, SETTINGS
-from ingest.publisher import Unavailable
+from ingest.publisher import TooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,12 @@ async def webhook(request: web.Request) -> web.Response:
         key = message.partition_key(source, body)
     except message.NotJson as exc:
         return _reject(400, str(exc))
+    except RecursionError:
+        return _reject(400, "body is nested too deeply to be a webhook")
     try:
         await request.app[PUBLISHER].publish(key, body, message.headers(source, request.headers))
+    except TooLarge as exc:
+        return _reject(413, str(exc))
     except Unavailable as exc:
         log.warning("publish failed for %s webhook: %s", source, exc)
         retry = str(max(1, round(settings.publish_timeout)))

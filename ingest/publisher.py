@@ -1,4 +1,5 @@
-"""The Kafka producer behind the receiver: connect in the background, publish with a bound."""
+"""The Kafka producer behind the receiver: connect in the background, publish with a bound,
+and probe the broker so readiness follows it even when no traffic flows."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
+PROBE_SECONDS = 1.0
+
 
 class Unavailable(RuntimeError):
     """The broker did not acknowledge in time: the caller answers 503 and the platform retries."""
+
+
+class TooLarge(RuntimeError):
+    """The broker refuses a record this size: retrying cannot help, the caller answers 413."""
 
 
 class Publisher:
@@ -24,37 +31,51 @@ class Publisher:
     def __init__(self, settings: IngestSettings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
-        self._connecting: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._healthy = False
 
     @property
     def ready(self) -> bool:
-        """Connected, and the last publish (if any) was acknowledged."""
+        """Connected, and the broker answered the latest probe and publish."""
         return self._producer is not None and self._healthy
 
     async def start(self) -> None:
         """Begin connecting; the receiver serves (and answers 503) until the broker is reached."""
-        self._connecting = asyncio.create_task(self._connect(), name="kafka-connect")
+        self._task = asyncio.create_task(self._run(), name="kafka-producer")
+
+    async def _run(self) -> None:
+        await self._connect()
+        while True:  # the probe: readiness must recover without traffic, and notice an outage
+            await asyncio.sleep(PROBE_SECONDS)
+            assert self._producer is not None
+            try:
+                await asyncio.wait_for(self._producer.client.fetch_all_metadata(),
+                                       self._settings.publish_timeout)
+                healthy = True
+            except (TimeoutError, KafkaError, OSError):
+                healthy = False
+            if healthy != self._healthy:
+                log.warning("broker %s", "reachable again" if healthy else "unreachable")
+            self._healthy = healthy
 
     async def _connect(self) -> None:
         s = self._settings
         delay = 0.2
         while True:
             producer = AIOKafkaProducer(
-                bootstrap_servers=s.bootstrap,
-                acks="all",
-                enable_idempotence=s.enable_idempotence,
-                linger_ms=s.linger_ms,
+                bootstrap_servers=s.bootstrap, acks="all",
+                enable_idempotence=s.enable_idempotence, linger_ms=s.linger_ms,
                 max_batch_size=s.max_batch_bytes,
                 max_request_size=max(s.max_body_bytes + 64 * 1024, 1024 * 1024),
                 request_timeout_ms=max(int(s.publish_timeout * 1000), 1000),
             )
             try:
                 await producer.start()
-            except (KafkaError, OSError) as exc:
-                await producer.stop()
-                log.warning("broker %s unreachable (%s); retrying in %.1fs",
-                            s.bootstrap, exc, delay)
+            except Exception as exc:  # keep trying whatever it is, and say so every time
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                log.warning("broker %s unreachable (%s: %s); retrying in %.1fs",
+                            s.bootstrap, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -72,26 +93,31 @@ class Publisher:
             await asyncio.wait_for(
                 producer.send_and_wait(self._settings.topic, value=value, key=key,
                                        headers=headers),
-                timeout=self._settings.publish_timeout,
-            )
+                timeout=self._settings.publish_timeout)
+        except MessageSizeTooLargeError as exc:
+            raise TooLarge(f"the broker refuses a record of this size: {exc}") from exc
         except (TimeoutError, KafkaError, OSError) as exc:
-            self._healthy = False
+            self._healthy = False  # the probe restores it once the broker answers
             raise Unavailable(f"broker did not acknowledge: {type(exc).__name__}") from exc
-        self._healthy = True
 
     async def stop(self) -> None:
-        """Flush what is buffered, then close."""
-        if self._connecting is not None and not self._connecting.done():
-            self._connecting.cancel()
+        """Flush what is buffered (bounded), then close."""
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
-        if self._producer is not None:
-            producer, self._producer = self._producer, None
-            try:
-                # Bounded: with the broker gone, an unbounded flush would hang shutdown.
-                await asyncio.wait_for(producer.flush(), self._settings.publish_timeout)
-                log.info("producer flushed")
-            except (TimeoutError, KafkaError) as exc:
-                log.error("producer flush failed (%s); unacknowledged records were answered 503",
-                          type(exc).__name__)
-            await asyncio.wait_for(producer.stop(), self._settings.publish_timeout)
+                await self._task
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        timeout = self._settings.publish_timeout
+        try:
+            # Bounded: with the broker gone, an unbounded flush would hang shutdown. Records
+            # still buffered were answered 503, so the platform sends them again.
+            await asyncio.wait_for(producer.flush(), timeout)
+            log.info("producer flushed")
+        except (TimeoutError, KafkaError) as exc:
+            log.error("producer flush failed (%s)", type(exc).__name__)
+        try:
+            await asyncio.wait_for(producer.stop(), timeout)
+        except (TimeoutError, KafkaError) as exc:
+            log.error("producer did not close cleanly (%s)", type(exc).__name__)

@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 
 ENV_PREFIX = "LEARNSTREAM_"
+BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 
 
 class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,7 +22,7 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     host: str = "0.0.0.0"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
-    bootstrap: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1:9092"
+    bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
     publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024

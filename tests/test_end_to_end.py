@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 
@@ -118,3 +119,49 @@ async def test_dead_letter_is_stored_and_the_rest_of_the_batch_too(receiver, con
         ("eduzz", "invalid_event", "Expected `object`, got `array` - at `$.data.learner`", bad)]
     assert consumer.rows("select action from learning_events") == [("course_completed",)]
     assert consumer.rows("select count(*) from raw_events") == [(2,)]
+
+
+async def test_restart_resumes_from_offsets_stored_in_duckdb(receiver, consumer_settings):
+    """Under a new group (no Kafka offsets at all) a restarted consumer reads only what is
+    new: it seeks to the offsets DuckDB stored with the rows."""
+    import msgspec
+    from aiokafka import AIOKafkaProducer
+
+    from tests.conftest import RunningConsumer
+
+    first = RunningConsumer(consumer_settings)
+    await first.start()
+    async with aiohttp.ClientSession() as http:
+        for name in ("nutror/module_completed", "toolzz/activities_course_completed"):
+            async with http.post(f"{receiver}/webhooks/{source_of(name)}",
+                                 data=fixture(name)) as resp:
+                assert resp.status == 200
+    # An undecodable record straight on the topic (the receiver would refuse it): a tag
+    # error before a syntax error must be a dead letter, not a crash.
+    producer = AIOKafkaProducer(bootstrap_servers=consumer_settings.bootstrap)
+    await producer.start()
+    await producer.send_and_wait(consumer_settings.topic, b'{"event": 5, "x": ',
+                                 headers=[("source", b"eduzz")])
+    await producer.stop()
+    await first.wait_for_events(2)
+    for _ in range(200):
+        if first.worker.consumed == 3:
+            break
+        await asyncio.sleep(0.05)
+    await first.stop()
+    first.store.close()
+    assert first.worker.consumed == 3
+
+    renamed = msgspec.structs.replace(consumer_settings, group=consumer_settings.group + "-new")
+    second = RunningConsumer(renamed)
+    await second.start()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{receiver}/webhooks/eduzz",
+                             data=fixture("alpaclass/student_lesson_unfinished")) as resp:
+            assert resp.status == 200
+    await second.wait_for_events(1)
+    await second.stop()
+    assert second.worker.consumed == 1  # not the three already stored
+    assert second.rows("select count(*) from raw_events") == [(3,)]
+    assert second.rows("select error_kind from dead_letters") == [("invalid_json",)]
+    second.store.close()

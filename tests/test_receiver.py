@@ -123,9 +123,15 @@ async def test_broker_down_gives_503_with_retry_after_then_recovers(topic):
                 assert resp.headers["Retry-After"] == "1"
                 assert (await resp.text()).startswith("event not stored, retry later")
             assert elapsed < settings.publish_timeout + 1.0
+            await asyncio.sleep(1.5)  # the probe notices the outage without traffic
             async with http.get(url + "/readyz") as resp:
                 assert resp.status == 503
             async with http.get(url + "/healthz") as resp:
+                assert resp.status == 200
+            own.start()  # same port; the embedded broker starts empty
+            await ensure_topic(own.bootstrap, topic, 1)
+            await wait_ready(url)  # readiness recovers with no traffic at all
+            async with http.post(url + "/webhooks/eduzz", data=body) as resp:
                 assert resp.status == 200
     finally:
         await runner.cleanup()

@@ -95,6 +95,18 @@ def test_batch_is_stored_once_and_redeliveries_are_skipped(tmp_path):
     reopened.close()
 
 
+def test_positions_already_stored_are_skipped_rows_and_dead_letters_alike():
+    """A crash between the DuckDB commit and the Kafka commit redelivers a whole batch."""
+    store = Store(":memory:")
+    b = batch_of((raw("eduzz:1", 0), [learn("eduzz:1", 0, "course_seen")]))
+    b.add(0, 1, Decoded(None, [], [], DeadLetter(0, 1, T0, "eduzz", "invalid_json", "x", b"?")))
+    assert store.write(b, "topic").dead_letters == 1
+    again = store.write(b, "topic")
+    assert (again.events, again.dead_letters, again.duplicates) == (0, 0, 2)
+    assert store.query("select count(*) from dead_letters")[1] == [(1,)]
+    assert store.offsets("topic") == {0: 2}
+
+
 def test_failed_batch_stores_nothing_and_store_stays_usable():
     store = Store(":memory:")
     bad = batch_of((raw("eduzz:1", 0), []))
