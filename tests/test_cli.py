@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,7 +64,8 @@ def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
     db.close()
 
 
-def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_up_serves_until_a_signal_then_stops_every_part_cleanly(tmp_path, sig):
     port = free_port()
     with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
                   "--broker-port", str(free_port())],
@@ -72,7 +74,7 @@ def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
                                          data=fixture("nutror/module_completed"), method="POST")
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 200
-        stop(proc)
+        stop(proc, sig)
     # The acknowledged event is in DuckDB: the consumer caught up before the broker stopped.
     db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
     assert db.execute("select event_uid, action from learning_events").fetchall() == [
@@ -80,6 +82,24 @@ def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
     db.close()
     with pytest.raises(OSError):  # nothing is left listening
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_killed_launcher_leaves_no_process_behind(tmp_path):
+    http_port, broker_port = free_port(), free_port()
+    with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(http_port),
+                  "--broker-port", str(broker_port)], "ready: ") as proc:
+        proc.kill()  # SIGKILL: no handler runs, only the kernel's parent-death signal
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    listening = {http_port, broker_port}
+    while listening and time.monotonic() < deadline:
+        for port in list(listening):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            except OSError:
+                listening.discard(port)
+        time.sleep(0.1)
+    assert not listening, f"still listening after the launcher died: {listening}"
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [
@@ -90,6 +110,8 @@ def test_up_serves_until_sigterm_then_stops_every_part_cleanly(tmp_path):
     (["ingest"], {"LEARNSTREAM_PUBLISH_TIMEOUT": "-1"},
      "--publish-timeout / LEARNSTREAM_PUBLISH_TIMEOUT"),
     (["up", "--http-port", "70000"], {}, "--http-port / LEARNSTREAM_HTTP_PORT"),
+    (["ingest", "--bootstrap", "127.0.0.1:abc"], {}, "--bootstrap / LEARNSTREAM_BOOTSTRAP"),
+    (["consume"], {"LEARNSTREAM_BOOTSTRAP": "kafka"}, "--bootstrap / LEARNSTREAM_BOOTSTRAP"),
 ])
 def test_bad_setting_stops_start_up_naming_the_variable(args, env, message):
     result = run(*args, env=env)

@@ -48,6 +48,9 @@ def test_services_run_real_commands_whose_flags_and_variables_parse():
     assert ingest.topic == consumer.topic
     assert f"{ingest.port}:{ingest.port}" in services["ingest"]["ports"]
     assert ingest.host == "0.0.0.0"
+    # The broker must accept the largest body the receiver acknowledges, with headroom.
+    broker_limit = int(services["kafka"]["environment"]["KAFKA_MESSAGE_MAX_BYTES"])
+    assert broker_limit >= ingest.max_body_bytes + 64 * 1024
 
 
 def test_every_compose_variable_is_a_known_setting():
