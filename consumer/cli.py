@@ -8,14 +8,14 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from consumer import launcher, store
+from consumer import catalog, launcher, store
 from consumer.broker import EmbeddedBroker, free_port
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Store
@@ -29,6 +29,7 @@ commands:
   ingest    the webhook receiver alone
   consume   the consumer alone (Kafka -> DuckDB)
   broker    the embedded development broker alone (memory only)
+  events    the supported event types and their actions, as a markdown table
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
 with a LEARNSTREAM_* environment variable (see the README's configuration table).
@@ -52,10 +53,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "ingest":
         # The receiver is its own package and process; hand over without importing it.
         os.execv(sys.executable, [sys.executable, "-m", "ingest", *rest])
-    commands = {"consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main}
+    commands: dict[str, Callable[[Sequence[str]], None]] = {
+        "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
+        "events": events_main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
+
+
+def events_main(argv: Sequence[str]) -> None:
+    """`learnstream events`: the supported event types as the README's markdown table."""
+    print(catalog.markdown(), end="")
 
 
 def consume_main(argv: Sequence[str] | None = None) -> None:

@@ -68,3 +68,12 @@ def test_readme_says_the_embedded_broker_is_memory_only():
     assert "in\nmemory" in README or "in memory" in README
     assert "development, the demo and\ntests" in README or "development, the demo and tests" \
         in README
+
+
+def test_supported_events_table_is_generated_from_the_decoders():
+    from consumer.catalog import markdown, supported_events
+
+    section = README.split("<!-- events:start -->\n", 1)[1].split("<!-- events:end -->", 1)[0]
+    assert section == markdown(), "run `learnstream events` and paste it into the README"
+    events = {s.event_type for s in supported_events()}
+    assert len(events) == len(supported_events()) == 69
