@@ -188,3 +188,23 @@ def test_funnel_counts_enrolled_started_and_ignores_inactivity_as_activity():
     assert got["enrolled_rate"] == pytest.approx(2 / 3)
     assert got["started_rate"] == 1.0
     assert got["completed_lesson_rate"] == 0.0 and got["completed_module_rate"] is None
+
+
+def test_unknown_events_lists_only_types_no_decoder_knows():
+    store = Store(":memory:")
+    b = Batch()
+    known = raw("eduzz:1", 0)
+    unknown = raw("eduzz:2", 1)._replace(event_type="brand.new_event")
+    unknown_2 = raw("eduzz:3", 2)._replace(event_type="brand.new_event")
+    nameless = raw("toolzz:sha256:ab", 3)._replace(source="toolzz", event_type=None)
+    broken = raw("eduzz:4", 4)._replace(event_type="alpaclass.student_created")
+    b.add(0, 0, Decoded(known, [learn("eduzz:1", 0, "course_seen")], [], None))
+    b.add(0, 1, Decoded(unknown, [], [], None))
+    b.add(0, 2, Decoded(unknown_2, [], [], None))
+    b.add(0, 3, Decoded(nameless, [], [], None))
+    b.add(0, 4, Decoded(broken, [], [], DeadLetter(0, 4, T0, "eduzz", "invalid_event", "x",
+                                                    b"{}")))
+    store.write(b, "t")
+    assert store.query("select source, event_type, events, first_seen, last_seen "
+                       "from unknown_events order by 1, 2")[1] == [
+        ("eduzz", "brand.new_event", 2, T0, T0), ("toolzz", "(none)", 1, T0, T0)]

@@ -191,3 +191,32 @@ def test_nutror_enrolment_gives_one_row_per_course():
     rows = decode(body).learning
     assert [r.course_key for r in rows][-1] == "nutror:abc"
     assert len({r.event_uid for r in rows}) == 1 and len(rows) == len(body["data"]["courses"])
+
+
+def test_contract_without_envelope_takes_its_event_from_x_subscription():
+    enveloped = json.loads(fixture("myeduzz/contract_created"))
+    bare = json.dumps(enveloped["data"]).encode()  # as the platform's docs publish it
+    out = decode(bare, x_subscription="lk354pklutdkh2ii7s7008qfy:myeduzz.contract_created")
+    assert out.dead is None and out.raw.event_type == "myeduzz.contract_created"
+    assert out.raw.body == bare.decode()  # stored exactly as received
+    (row,) = out.commerce
+    assert (row.contract_id, row.buyer_key, row.status) == ("3456", "testeeduzzqa@eduzz.com",
+                                                            "upToDate")
+    # Without the header it cannot be named: kept as an unknown event, not lost.
+    unnamed = decode(bare)
+    assert unnamed.raw.event_type is None and unnamed.dead is None and unnamed.commerce == []
+    # A bare body whose fields are wrong is a dead letter under the subscribed name.
+    broken = dict(enveloped["data"], contract="not an object")
+    out = decode(json.dumps(broken).encode(), x_subscription="x:myeduzz.contract_created")
+    assert out.dead.error == "Expected `object`, got `str` - at `$.data.contract`"
+    assert out.raw.event_type == "myeduzz.contract_created"
+
+
+def test_money_is_decimal_and_an_unstorable_amount_is_a_dead_letter():
+    body = fixture("myeduzz/invoice_paid")
+    (row,) = decode(body).commerce
+    assert str(row.amount) == "301.5"
+    huge = body.replace(b'"value": 301.5', b'"value": 1.5e400', 1)
+    out = decode(huge)
+    assert out.dead.error == "amount 1.5E+400 does not fit DECIMAL(18, 2) - at `$.data.price`"
+    assert out.raw is not None
