@@ -34,8 +34,8 @@ def ident(value: Id | None) -> str | None:
 
 def key(platform: str, value: Id | None) -> str | None:
     """`<platform>:<id>`, the course/module/lesson/school key; None when there is no id."""
-    text = ident(value)
-    return None if text is None or text == "" else f"{platform}:{text}"
+    # An f-string formats 123 and "123" alike, with one call less on this hot path.
+    return None if value is None or value == "" else f"{platform}:{value}"
 
 
 def email(value: str | None) -> str | None:

@@ -14,7 +14,8 @@ from consumer.identity import Meta, ident, timestamp
 from consumer.rows import DeadLetter, Decoded, RawRow
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS + myeduzz.EVENTS + sun.EVENTS + blinket.EVENTS
-EDUZZ_TYPES = frozenset(str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS)
+_TAGS = {cls: str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS}  # looked up per event
+EDUZZ_TYPES = frozenset(_TAGS.values())
 TOOLZZ_TYPES = frozenset(toolzz.SLUGS)
 
 # Built once: one tagged union for every Eduzz origin, so msgspec dispatches on `event`.
@@ -67,9 +68,16 @@ class Decoder:
             return _dead(msg, received, "unknown", "decode_error", f"{type(exc).__name__}: {exc}")
 
     def _decode(self, msg: Message) -> Decoded:
-        hdrs = {k: v for k, v in msg.headers}
-        source = hdrs.get("source", b"").decode("utf-8", "replace")
-        received = _received_at(hdrs.get("received_at"), msg.timestamp_ms)
+        source_header = received_header = subscription = None
+        for name, value in msg.headers:  # a handful of headers: a scan beats building a dict
+            if name == "source":
+                source_header = value
+            elif name == "received_at":
+                received_header = value
+            elif name == "x-subscription":
+                subscription = value
+        source = source_header.decode("utf-8", "replace") if source_header else ""
+        received = _received_at(received_header, msg.timestamp_ms)
         if source not in self._zones:
             return _dead(msg, received, source or "unknown", "unknown_source",
                          f"header `source` is {source!r}, expected one of {sorted(self._zones)}")
@@ -78,7 +86,7 @@ class Decoder:
         except UnicodeDecodeError as exc:
             return _dead(msg, received, source, "invalid_json", f"body is not UTF-8: {exc}")
         if source == "eduzz":
-            return self._eduzz(msg, body, received, hdrs.get("x-subscription"))
+            return self._eduzz(msg, body, received, subscription)
         return self._toolzz(msg, body, received)
 
     def _eduzz(self, msg: Message, body: str, received: datetime,
@@ -97,7 +105,7 @@ class Decoder:
                                       hint=named[0])
         except msgspec.DecodeError as exc:
             return _dead(msg, received, "eduzz", "invalid_json", str(exc))
-        event_type: str = type(event).__struct_config__.tag
+        event_type = _TAGS[type(event)]
         meta = Meta(event_uid("eduzz", event.id, msg.value), event_type, received,
                     timestamp(event.event_time(), zone), msg.partition, msg.offset, zone)
         return Decoded(_raw(meta, "eduzz", body), event.learning_rows(meta),
@@ -148,7 +156,7 @@ class Decoder:
         zone = self._zones[source]
         meta = Meta(event_uid(source, probe.id, msg.value), event_type or "", received,
                     timestamp(sent, zone), msg.partition, msg.offset, zone)
-        raw = _raw(meta, source, body)._replace(event_type=event_type)
+        raw = msgspec.structs.replace(_raw(meta, source, body), event_type=event_type)
         if event_type in known:
             return Decoded(raw, [], [], _letter(msg, received, source, "invalid_event", str(exc)))
         return Decoded(raw, [], [], None)

@@ -1,15 +1,18 @@
-"""Row shapes of the public tables (data-model.md section 3); field order = column order."""
+"""Row shapes of the public tables (data-model.md section 3); field order = column order.
+
+msgspec Structs rather than NamedTuples: several are built per message, and msgspec's C
+constructor is about five times cheaper. The store turns them into tuples for the appender.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
 
 import msgspec
 
 
-class RawRow(NamedTuple):
+class RawRow(msgspec.Struct, gc=False, frozen=True):
     """`raw_events`: one per distinct event_uid, the lossless record."""
 
     event_uid: str
@@ -22,7 +25,7 @@ class RawRow(NamedTuple):
     kafka_offset: int
 
 
-class LearningRow(NamedTuple):
+class LearningRow(msgspec.Struct, gc=False, frozen=True):
     """`learning_events`: one per decoded learning event (per course for multi-course events)."""
 
     event_uid: str
@@ -50,7 +53,7 @@ class LearningRow(NamedTuple):
     kafka_offset: int = 0
 
 
-class CommerceRow(NamedTuple):
+class CommerceRow(msgspec.Struct, gc=False, frozen=True):
     """`commerce_events`: invoices, contracts, commissions, carts, tickets."""
 
     event_uid: str
@@ -68,7 +71,7 @@ class CommerceRow(NamedTuple):
     kafka_offset: int = 0
 
 
-class DeadLetter(NamedTuple):
+class DeadLetter(msgspec.Struct, gc=False, frozen=True):
     """`dead_letters`: a message that could not be decoded, kept with the reason."""
 
     kafka_partition: int

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import duckdb
+from msgspec.structs import astuple
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
 
@@ -58,7 +59,7 @@ class Store:
         self._lock = threading.RLock()
         apply_schema(self._con)
         self._appenders = {
-            table: self._con.appender(table, columns=list(row._fields))
+            table: self._con.appender(table, columns=list(row.__struct_fields__))
             for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
                                ("commerce_events", CommerceRow), ("dead_letters", DeadLetter))
         }
@@ -84,7 +85,7 @@ class Store:
                                 ("commerce_events", commerce), ("dead_letters", dead)):
                 if rows:
                     appender = self._appenders[table]
-                    appender.append_rows(rows)
+                    appender.append_rows([astuple(r) for r in rows])
                     appender.flush()
             self._save_offsets(topic, batch.next_offsets)
             con.commit()

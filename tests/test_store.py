@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from msgspec.structs import replace
 
 from consumer.rows import Batch, DeadLetter, Decoded, LearningRow, RawRow
 from consumer.store import Store, apply_schema, schema_files
@@ -110,7 +111,7 @@ def test_positions_already_stored_are_skipped_rows_and_dead_letters_alike():
 def test_failed_batch_stores_nothing_and_store_stays_usable():
     store = Store(":memory:")
     bad = batch_of((raw("eduzz:1", 0), []))
-    bad.raw[0] = bad.raw[0]._replace(body="{not json")  # DuckDB's JSON type rejects it
+    bad.raw[0] = replace(bad.raw[0], body="{not json")  # DuckDB's JSON type rejects it
     with pytest.raises(duckdb.Error):
         store.write(bad, "topic")
     assert store.query("select count(*) from raw_events")[1] == [(0,)]
@@ -150,7 +151,7 @@ def test_current_state_latest_completion_event_wins_whatever_the_arrival_order()
     for order in (events, list(reversed(events)), events[3:] + events[:3]):
         store = Store(":memory:")
         for i, row in enumerate(order):  # arrival offsets follow this order
-            store.write(batch_of((raw(row.event_uid, i), [row._replace(kafka_offset=i)])), "t")
+            store.write(batch_of((raw(row.event_uid, i), [replace(row, kafka_offset=i)])), "t")
         answers.append(progress_of(store))
         funnel = store.query("select learners, started, completed_lesson, completed_module, "
                              "completed_course from course_funnel")[1]
@@ -194,10 +195,10 @@ def test_unknown_events_lists_only_types_no_decoder_knows():
     store = Store(":memory:")
     b = Batch()
     known = raw("eduzz:1", 0)
-    unknown = raw("eduzz:2", 1)._replace(event_type="brand.new_event")
-    unknown_2 = raw("eduzz:3", 2)._replace(event_type="brand.new_event")
-    nameless = raw("toolzz:sha256:ab", 3)._replace(source="toolzz", event_type=None)
-    broken = raw("eduzz:4", 4)._replace(event_type="alpaclass.student_created")
+    unknown = replace(raw("eduzz:2", 1), event_type="brand.new_event")
+    unknown_2 = replace(raw("eduzz:3", 2), event_type="brand.new_event")
+    nameless = replace(raw("toolzz:sha256:ab", 3), source="toolzz", event_type=None)
+    broken = replace(raw("eduzz:4", 4), event_type="alpaclass.student_created")
     b.add(0, 0, Decoded(known, [learn("eduzz:1", 0, "course_seen")], [], None))
     b.add(0, 1, Decoded(unknown, [], [], None))
     b.add(0, 2, Decoded(unknown_2, [], [], None))
