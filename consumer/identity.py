@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, tzinfo
 
 import msgspec
@@ -49,6 +50,15 @@ def email(value: str | None) -> str | None:
 def learner_key(platform: str, email_norm: str | None, learner_id: Id | None) -> str | None:
     """The e-mail when there is one (one person across platforms), else `<platform>:<id>`."""
     return email_norm if email_norm is not None else key(platform, learner_id)
+
+
+def event_uid(source: str, event_id: object, body: bytes) -> str:
+    """`eduzz:<id>` when an Eduzz body has an id, else `<source>:sha256:<hex of the body>`."""
+    if source == "eduzz" and isinstance(event_id, str | int) and not isinstance(event_id, bool):
+        text = ident(event_id)
+        if text:
+            return f"eduzz:{text}"
+    return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
 
 
 def timestamp(text: str | None, zone: tzinfo) -> datetime | None:

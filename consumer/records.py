@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple, Union
@@ -10,7 +9,7 @@ from typing import Any, NamedTuple, Union
 import msgspec
 
 from consumer import alpaclass, blinket, myeduzz, nutror, sun, toolzz
-from consumer.identity import Meta, ident, timestamp
+from consumer.identity import Meta, event_uid, timestamp
 from consumer.rows import DeadLetter, Decoded, RawRow
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS + myeduzz.EVENTS + sun.EVENTS + blinket.EVENTS
@@ -42,15 +41,6 @@ class Message(NamedTuple):
     partition: int
     offset: int
     timestamp_ms: int
-
-
-def event_uid(source: str, event_id: object, body: bytes) -> str:
-    """`eduzz:<id>` when an Eduzz body has an id, else `<source>:sha256:<hex of the body>`."""
-    if source == "eduzz" and isinstance(event_id, str | int) and not isinstance(event_id, bool):
-        text = ident(event_id)
-        if text:
-            return f"eduzz:{text}"
-    return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
 
 
 class Decoder:

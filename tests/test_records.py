@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from consumer.records import Decoder, Message, event_uid
+from consumer.identity import event_uid
+from consumer.records import Decoder, Message
 from tests.conftest import fixture, source_of
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
