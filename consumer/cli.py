@@ -19,7 +19,7 @@ from consumer import catalog, launcher, store
 from consumer.broker import EmbeddedBroker, free_port
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Store
-from consumer.worker import Worker
+from consumer.worker import StoreFailed, Worker
 
 USAGE = """usage: learnstream COMMAND [options]
 
@@ -86,6 +86,9 @@ async def _consume(settings: ConsumerSettings) -> None:
 
     try:
         await worker.run(on_ready=ready)
+    except StoreFailed as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        raise SystemExit(f"learnstream consume: {exc}") from None
     finally:
         await asyncio.to_thread(db.close)
         logging.getLogger(__name__).info("consumer stopped; %d events stored", worker.stored)

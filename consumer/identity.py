@@ -61,6 +61,26 @@ def event_uid(source: str, event_id: object, body: bytes) -> str:
     return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
 
 
+_JSON = msgspec.json.Decoder()
+
+
+def same_event(first: str, again: str) -> bool:
+    """Whether two bodies with one event_uid are the same event: equal JSON once `sentDate`
+    (top level or in `data`: it changes on every resend) is set aside."""
+    if first == again:
+        return True
+    try:
+        a, b = _JSON.decode(first), _JSON.decode(again)
+    except msgspec.DecodeError:
+        return False
+    for body in (a, b):
+        if isinstance(body, dict):
+            body.pop("sentDate", None)
+            if isinstance(body.get("data"), dict):
+                body["data"].pop("sentDate", None)
+    return bool(a == b)
+
+
 def timestamp(text: str | None, zone: tzinfo) -> datetime | None:
     """ISO-8601 with or without zone (`T` or space); zoneless is read in `zone`.
 

@@ -28,6 +28,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
+    store_retries: Annotated[int, msgspec.Meta(ge=0)] = 5
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
     log_level: str = "INFO"
@@ -80,6 +81,7 @@ HELP = {
     "poll_timeout_ms": "getmany wait when the topic is idle",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
     "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
+    "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
     "eduzz_zone": "time zone of zoneless Eduzz timestamps",
     "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple, TypeVar
 import duckdb
 from msgspec.structs import astuple
 
+from consumer.identity import same_event
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Written(NamedTuple):
 
     events: int  # new raw_events rows
     duplicates: int  # messages whose event_uid was already stored (or repeated in the batch)
+    conflicts: int  # duplicates whose body differs from the first write (sentDate aside)
     learning: int
     commerce: int
     dead_letters: int
@@ -61,7 +63,8 @@ class Store:
         self._appenders = {
             table: self._con.appender(table, columns=list(row.__struct_fields__))
             for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
-                               ("commerce_events", CommerceRow), ("dead_letters", DeadLetter))
+                               ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
+                               ("conflicting_deliveries", RawRow))
         }
 
     def write(self, batch: Batch, topic: str) -> Written:
@@ -76,13 +79,17 @@ class Store:
         con = self._con
         con.begin()
         try:
-            dropped = self._redelivered(batch, topic) | self._duplicates(batch.raw)
+            redelivered = self._redelivered(batch, topic)
+            duplicates, conflicts = self._duplicates(
+                [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in redelivered])
+            dropped = redelivered | duplicates
             raw = [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in dropped]
             learning = _kept(batch.learning, dropped)
             commerce = _kept(batch.commerce, dropped)
             dead = _kept(batch.dead, dropped)
             for table, rows in (("raw_events", raw), ("learning_events", learning),
-                                ("commerce_events", commerce), ("dead_letters", dead)):
+                                ("commerce_events", commerce), ("dead_letters", dead),
+                                ("conflicting_deliveries", conflicts)):
                 if rows:
                     appender = self._appenders[table]
                     appender.append_rows([astuple(r) for r in rows])
@@ -94,7 +101,8 @@ class Store:
                 appender.clear()
             con.rollback()
             raise
-        return Written(len(raw), len(dropped), len(learning), len(commerce), len(dead))
+        return Written(len(raw), len(dropped), len(conflicts), len(learning), len(commerce),
+                       len(dead))
 
     def _redelivered(self, batch: Batch, topic: str) -> set[tuple[int, int]]:
         """Positions below the stored next offset: already written, e.g. when the process died
@@ -106,20 +114,25 @@ class Store:
         positions.update((d.kafka_partition, d.kafka_offset) for d in batch.dead)
         return {(p, o) for p, o in positions if o < stored.get(p, 0)}
 
-    def _duplicates(self, raw: Sequence[RawRow]) -> set[tuple[int, int]]:
-        """Positions of messages whose event_uid is stored already or earlier in this batch."""
+    def _duplicates(self, raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
+        """Positions of messages whose event_uid is stored already or earlier in this batch,
+        and those of them whose body differs from the first write (ignoring sentDate)."""
         if not raw:
-            return set()
-        stored_uids = {uid for (uid,) in self._con.execute(
-            "select event_uid from raw_events where event_uid in (select unnest($1::varchar[]))",
-            [[r.event_uid for r in raw]]).fetchall()}
+            return set(), []
+        first: dict[str, str] = dict(self._con.execute(
+            "select event_uid, body::varchar from raw_events "
+            "where event_uid in (select unnest($1::varchar[]))",
+            [[r.event_uid for r in raw]]).fetchall())
         dropped: set[tuple[int, int]] = set()
+        conflicts: list[RawRow] = []
         for r in raw:
-            if r.event_uid in stored_uids:
-                dropped.add((r.kafka_partition, r.kafka_offset))
-            else:
-                stored_uids.add(r.event_uid)
-        return dropped
+            if r.event_uid not in first:
+                first[r.event_uid] = r.body
+                continue
+            dropped.add((r.kafka_partition, r.kafka_offset))
+            if not same_event(first[r.event_uid], r.body):
+                conflicts.append(r)
+        return dropped, conflicts
 
     def _save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
         if not next_offsets:

@@ -15,9 +15,15 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from consumer.records import Decoder, Message
 from consumer.rows import Batch
 from consumer.settings import ConsumerSettings
+from consumer.store import Error as StoreError
 from consumer.store import Store, Written
 
 log = logging.getLogger(__name__)
+
+
+class StoreFailed(RuntimeError):
+    """The store kept failing: nothing of the batch was stored or committed; the consumer exits
+    and, restarted, resumes from the offsets DuckDB holds."""
 
 
 async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
@@ -87,7 +93,7 @@ class Worker:
         s = self.settings
         started = time.perf_counter()
         # Decoding is CPU work and DuckDB blocks: both run off the event loop, from this owner.
-        batch, written = await asyncio.to_thread(self._decode_and_write, records)
+        batch, written = await self._write_with_retries(records)
         # DuckDB holds the offsets that count (committed with the rows, sought on assignment);
         # the group commit after it is for lag monitoring, so its failure is not fatal.
         try:
@@ -99,6 +105,23 @@ class Worker:
         self.consumed += batch.messages
         _log_batch(batch, written, time.perf_counter() - started)
         return batch.messages
+
+    async def _write_with_retries(
+            self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written]:
+        """A failed transaction stored nothing, so the batch is simply written again, with
+        backoff; after `store_retries` failures the consumer stops, naming the cause."""
+        delay = 0.5
+        for attempt in range(1, self.settings.store_retries + 2):
+            try:
+                return await asyncio.to_thread(self._decode_and_write, records)
+            except StoreError as exc:
+                if attempt > self.settings.store_retries:
+                    raise StoreFailed(f"DuckDB write failed {attempt} times, last: {exc}") from exc
+                log.error("DuckDB write failed (%s); retry %d of %d in %.1fs",
+                          exc, attempt, self.settings.store_retries, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        raise AssertionError("unreachable")
 
     def _decode_and_write(self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written]:
         batch = Batch()
@@ -148,6 +171,6 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 def _log_batch(batch: Batch, w: Written, seconds: float) -> None:
-    log.info("batch: %d messages, %d new events, %d duplicates, %d learning, %d commerce, "
-             "%d dead letters in %.1f ms", batch.messages, w.events, w.duplicates, w.learning,
-             w.commerce, w.dead_letters, seconds * 1000)
+    log.info("batch: %d messages, %d new events, %d duplicates (%d conflicting), %d learning, "
+             "%d commerce, %d dead letters in %.1f ms", batch.messages, w.events, w.duplicates,
+             w.conflicts, w.learning, w.commerce, w.dead_letters, seconds * 1000)

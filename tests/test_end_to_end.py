@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tests.conftest import fixture, source_of
@@ -165,3 +166,45 @@ async def test_restart_resumes_from_offsets_stored_in_duckdb(receiver, consumer_
     assert second.rows("select count(*) from raw_events") == [(3,)]
     assert second.rows("select error_kind from dead_letters") == [("invalid_json",)]
     second.store.close()
+
+
+async def test_store_failure_is_retried_then_persistent_failure_stops_the_consumer(
+        receiver, consumer_settings):
+    """A real DuckDB error (a table dropped under the consumer): the batch is retried with
+    backoff and lands once the table is back; a failure that stays stops the consumer with
+    the cause, having stored and committed nothing of that batch."""
+    import msgspec
+
+    from consumer.store import apply_schema
+    from consumer.worker import StoreFailed
+    from tests.conftest import RunningConsumer
+
+    running = RunningConsumer(msgspec.structs.replace(consumer_settings, store_retries=2))
+    await running.start()
+    con = running.store._con  # the test reaches into the store only to break it for real
+    con.execute("drop view unknown_events")
+    con.execute("drop table learning_events cascade")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{receiver}/webhooks/eduzz",
+                             data=fixture("nutror/module_completed")) as resp:
+            assert resp.status == 200
+    await asyncio.sleep(0.8)  # the first attempt has failed by now
+    assert running.worker.stored == 0
+    apply_schema(con)  # the table is back: the next retry succeeds
+    await running.wait_for_events(1)
+    assert running.rows("select action from learning_events") == [("module_completed",)]
+
+    con.execute("drop view unknown_events")
+    con.execute("drop table learning_events cascade")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{receiver}/webhooks/toolzz",
+                             data=fixture("toolzz/activities_course_completed")) as resp:
+            assert resp.status == 200
+    assert running.task is not None
+    with pytest.raises(StoreFailed, match="DuckDB write failed 3 times, last: Catalog Error"):
+        await asyncio.wait_for(running.task, 30)
+    apply_schema(con)
+    assert running.rows("select count(*) from raw_events") == [(1,)]
+    # Only the first event's offset: the failed batch committed nothing.
+    assert sum(running.store.offsets(consumer_settings.topic).values()) == 1
+    running.store.close()

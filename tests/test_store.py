@@ -209,3 +209,18 @@ def test_unknown_events_lists_only_types_no_decoder_knows():
     assert store.query("select source, event_type, events, first_seen, last_seen "
                        "from unknown_events order by 1, 2")[1] == [
         ("eduzz", "brand.new_event", 2, T0, T0), ("toolzz", "(none)", 1, T0, T0)]
+
+
+def test_conflicting_redelivery_is_kept_aside_and_the_first_write_wins():
+    store = Store(":memory:")
+    first = replace(raw("eduzz:9", 0), body='{"id": 9, "sentDate": "a", "data": {"x": 1}}')
+    resent = replace(raw("eduzz:9", 1), body='{"id": 9, "sentDate": "b", "data": {"x": 1}}')
+    forged = replace(raw("eduzz:9", 2), body='{"id": 9, "sentDate": "a", "data": {"x": 2}}')
+    late = replace(raw("eduzz:9", 3), body='{"data": {"sentDate": "c", "x": 1}, "id": 9}')
+    written = store.write(batch_of((first, []), (resent, []), (forged, [])), "t")
+    assert (written.events, written.duplicates, written.conflicts) == (1, 2, 1)
+    assert store.write(batch_of((late, [])), "t").conflicts == 0  # key order and sentDate
+    rows = store.query("select event_uid, first_body->>'$.data.x', body->>'$.data.x', "
+                       "kafka_offset from conflicting_duplicates")[1]
+    assert rows == [("eduzz:9", "1", "2", 2)]
+    assert store.query("select body->>'$.data.x' from raw_events")[1] == [("1",)]
