@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -114,6 +117,9 @@ def up_main(argv: Sequence[str]) -> None:
     """`learnstream up`: run the whole stack until SIGINT/SIGTERM."""
     settings = load(LauncherSettings, argv, "learnstream up")
     _logging(settings.log_level)
+    refusal = launcher.refuse_unsigned(settings)
+    if refusal:
+        sys.exit(f"learnstream up: {refusal}")
     stack = launcher.Stack(settings)
     try:
         asyncio.run(launcher.run_until_signal(
@@ -131,8 +137,11 @@ def demo_main(argv: Sequence[str]) -> None:
         else tempfile.mkdtemp(prefix="learnstream-demo-")
     import msgspec
 
-    settings = msgspec.structs.replace(given, data_dir=data_dir, http_port=free_port(),
-                                       broker_port=free_port(), log_level=quiet)
+    # The demo signs its own traffic with secrets of its own, as a platform would.
+    settings = msgspec.structs.replace(
+        given, data_dir=data_dir, http_port=free_port(), broker_port=free_port(),
+        log_level=quiet, eduzz_secrets=secrets.token_hex(16),
+        toolzz_token=secrets.token_urlsafe(16), allow_unsigned=False)
     stack = launcher.Stack(settings)
     statuses: list[tuple[str, int]] = []
 
@@ -161,12 +170,22 @@ def samples() -> list[tuple[str, str, bytes]]:
             for f in files]
 
 
+def eduzz_signature(secret: str, body: bytes) -> str:
+    """`x-signature` as Eduzz computes it: hex HMAC-SHA256 of the raw body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
 async def _post_samples(stack: launcher.Stack, statuses: list[tuple[str, int]]) -> None:
+    s = stack.settings
+    paths = {"eduzz": "/webhooks/eduzz", "toolzz": f"/webhooks/toolzz/{s.toolzz_token}"}
     try:
         async with aiohttp.ClientSession() as http:
             for name, source, body in samples():
-                async with http.post(f"{stack.url}/webhooks/{source}", data=body,
-                                     headers={"content-type": "application/json"}) as resp:
+                headers = {"content-type": "application/json"}
+                if source == "eduzz":
+                    headers["x-signature"] = eduzz_signature(s.eduzz_secrets, body)
+                async with http.post(stack.url + paths[source], data=body,
+                                     headers=headers) as resp:
                     statuses.append((name, resp.status))
     finally:
         stack.stop()

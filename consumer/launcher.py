@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,18 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 class ChildFailed(RuntimeError):
     """A part of the stack exited on its own."""
+
+
+def refuse_unsigned(settings: LauncherSettings) -> str | None:
+    """Why `up` must not start (secure by default, as the receiver), or None when it may."""
+    missing = [name for name, var in (("eduzz", settings.eduzz_secrets),
+                                      ("toolzz", settings.toolzz_token)) if not var]
+    if not missing or settings.allow_unsigned:
+        return None
+    variables = {"eduzz": "LEARNSTREAM_EDUZZ_SECRETS", "toolzz": "LEARNSTREAM_TOOLZZ_TOKEN"}
+    return (f"no proof of origin configured for {' and '.join(missing)}: set "
+            f"{' and '.join(variables[m] for m in missing)}, or pass --allow-unsigned "
+            "(development only)")
 
 
 class Stack:
@@ -57,7 +70,11 @@ class Stack:
             if not await self._unless_stopped(self._consumer_ready(consumer)):
                 return
             await self._spawn("receiver", "ingest", "--port", str(s.http_port),
-                              "--host", "127.0.0.1")
+                              "--host", "127.0.0.1",
+                              *(["--allow-unsigned"] if s.allow_unsigned else []),
+                              # secrets travel in the environment: argv is visible in `ps`
+                              env={"LEARNSTREAM_EDUZZ_SECRETS": s.eduzz_secrets,
+                                   "LEARNSTREAM_TOOLZZ_TOKEN": s.toolzz_token})
             if not await self._unless_stopped(self._receiver_ready()):
                 return
             on_ready(self)
@@ -78,7 +95,8 @@ class Stack:
         log.info("stop requested during start-up")
         return False
 
-    async def _spawn(self, name: str, module: str, *args: str) -> asyncio.subprocess.Process:
+    async def _spawn(self, name: str, module: str, *args: str,
+                     env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
         s = self.settings
         # Own session: a terminal's Ctrl-C reaches only this launcher, which stops the parts
         # in order (receiver first, so nothing is acknowledged that the consumer will miss).
@@ -86,6 +104,7 @@ class Stack:
             sys.executable, "-m", module, "--bootstrap", self.bootstrap, "--topic", s.topic,
             "--log-level", s.log_level, *args,
             stdout=asyncio.subprocess.PIPE if name == "consumer" else None,
+            env={**os.environ, **(env or {})},
             start_new_session=True, preexec_fn=die_with_parent)
         self._children.append((name, proc))
         return proc

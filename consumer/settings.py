@@ -60,6 +60,9 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     bootstrap: Annotated[str, msgspec.Meta(pattern=f"^$|{BOOTSTRAP}")] = ""  # "" = embedded
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
     group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
+    eduzz_secrets: str = ""
+    toolzz_token: str = ""
+    allow_unsigned: bool = False
     log_level: str = "INFO"
 
 
@@ -86,6 +89,9 @@ HELP = {
     "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "http_port": "receiver port",
+    "eduzz_secrets": "Eduzz webhook secrets, comma-separated (passed to the receiver)",
+    "toolzz_token": "the token in the Toolzz webhook URL (passed to the receiver)",
+    "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
     "broker_port": "embedded broker port",
 }
 
@@ -102,8 +108,10 @@ def parser_for(cls: type[S], prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
     for f in msgspec.structs.fields(cls):
         flag = FLAG_ALIASES.get(f.name, {}).get(cls, "--" + f.name.replace("_", "-"))
-        parser.add_argument(flag, dest=f.name, metavar=env_name(f.name),
-                            help=f"{HELP.get(f.name, '')} (default: {f.default!r})")
+        extra = {"action": "store_const", "const": "true"} if f.type is bool else {
+            "metavar": env_name(f.name)}
+        parser.add_argument(flag, dest=f.name, help=f"{HELP[f.name]} (default: {f.default!r})",
+                            **extra)  # type: ignore[arg-type]
     return parser
 
 

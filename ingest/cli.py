@@ -9,7 +9,20 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from ingest.app import create_app
-from ingest.settings import load
+from ingest.settings import IngestSettings, env_name, load
+
+log = logging.getLogger(__name__)
+
+
+def refuse_unsigned(settings: IngestSettings) -> str | None:
+    """Why the receiver must not start (secure by default), or None when it may."""
+    missing = settings.unsigned_sources()
+    if not missing or settings.allow_unsigned:
+        return None
+    names = {"eduzz": env_name("eduzz_secrets"), "toolzz": env_name("toolzz_token")}
+    return (f"no proof of origin configured for {' and '.join(missing)}: set "
+            f"{' and '.join(names[m] for m in missing)}, or pass --allow-unsigned "
+            "(development only)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -19,8 +32,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiokafka narrates connection churn at INFO; the receiver's own lines say what matters.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
-    logging.getLogger(__name__).info("receiver listening on %s:%d", settings.host, settings.port)
+    refusal = refuse_unsigned(settings)
+    if refusal:
+        sys.exit(f"learnstream ingest: {refusal}")
+    for source in settings.unsigned_sources():
+        log.warning("accepting UNSIGNED %s webhooks (--allow-unsigned): anyone can post events",
+                    source)
+    log.info("receiver listening on %s:%d", settings.host, settings.port)
     # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
-    # then runs the cleanup contexts (the producer flush).
+    # then runs the cleanup contexts (the producer flush). aiohttp's keep-alive timer runs
+    # from the moment a connection opens, so it also bounds how long headers may take.
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                access_log=None, print=None, shutdown_timeout=settings.publish_timeout + 5)
+                access_log=None, print=None, shutdown_timeout=settings.publish_timeout + 5,
+                keepalive_timeout=settings.header_timeout)

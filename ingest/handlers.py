@@ -2,51 +2,77 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 
 from ingest import message
-from ingest.keys import PUBLISHER, SETTINGS
+from ingest.keys import COUNTS, PUBLISHER, SETTINGS
 from ingest.publisher import TooLarge, Unavailable
+from ingest.signature import eduzz_signed, token_matches
 
 log = logging.getLogger(__name__)
 
-SOURCES = frozenset({"eduzz", "toolzz"})
+JSON_TYPES = ("application/json", "text/json")
 
 
-def _reject(status: int, reason: str, **headers: str) -> web.Response:
+def _reject(request: web.Request, status: int, reason: str, **headers: str) -> web.Response:
+    request.app[COUNTS].rejected(request.match_info.get("source", "?"), status, reason)
     return web.Response(status=status, text=reason + "\n", headers=headers)
 
 
 async def webhook(request: web.Request) -> web.Response:
-    """Publish the raw body to Kafka; answer 200 only once the broker acknowledged it."""
-    source = request.match_info["source"]
+    """Check origin and shape, publish the raw body, answer 200 once Kafka acknowledged it."""
     settings = request.app[SETTINGS]
+    source = request.match_info["source"]
+    if source == "toolzz" and settings.toolzz_token and not token_matches(
+            request.match_info.get("token"), settings.toolzz_token):
+        return _reject(request, 401, "missing or wrong token in the webhook URL")
     limit = settings.max_body_bytes
-    length = request.content_length
-    if length is not None and length > limit:
-        return _reject(413, f"body of {length} bytes exceeds the {limit} byte limit")
+    if request.content_length is not None and request.content_length > limit:
+        return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
+                                     f"{limit} byte limit")
+    ctype = request.content_type
+    if ctype not in JSON_TYPES and not ctype.endswith("+json"):
+        return _reject(request, 415, f"Content-Type must be application/json, got {ctype}")
     try:
-        body = await request.read()
+        async with asyncio.timeout(settings.body_timeout):
+            body = await request.read()
+    except TimeoutError:
+        return _reject(request, 408, f"body not received within {settings.body_timeout:g}s")
     except web.HTTPRequestEntityTooLarge:
-        return _reject(413, f"body exceeds the {limit} byte limit")
-    if not body:
-        return _reject(400, "empty body: a JSON object is required")
+        return _reject(request, 413, f"body exceeds the {limit} byte limit")
+    signed = source != "eduzz" or not settings.secrets or eduzz_signed(
+        body, request.headers.get("x-signature"), settings.secrets)
+    inspected, problem = None, "empty body: a JSON object is required"
     try:
-        key = message.partition_key(source, body)
+        if body:
+            inspected, problem = message.inspect_body(source, body), ""
     except message.NotJson as exc:
-        return _reject(400, str(exc))
+        problem = str(exc)
     except RecursionError:
-        return _reject(400, "body is nested too deeply to be a webhook")
+        problem = "body is nested too deeply to be a webhook"
+    if source == "eduzz" and inspected is not None and inspected.event == "ping":
+        return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
+    if not signed:  # origin before shape: a stranger learns nothing about what we parse
+        return _reject(request, 401, "missing or wrong x-signature")
+    if inspected is None:
+        return _reject(request, 400, problem)
+    return await _publish(request, source, inspected.key, body)
+
+
+async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -> web.Response:
+    settings = request.app[SETTINGS]
     try:
         await request.app[PUBLISHER].publish(key, body, message.headers(source, request.headers))
     except TooLarge as exc:
-        return _reject(413, str(exc))
+        return _reject(request, 413, str(exc))
     except Unavailable as exc:
-        log.warning("publish failed for %s webhook: %s", source, exc)
         retry = str(max(1, round(settings.publish_timeout)))
-        return _reject(503, f"event not stored, retry later: {exc}", **{"Retry-After": retry})
+        return _reject(request, 503, f"event not stored, retry later: {exc}",
+                       **{"Retry-After": retry})
+    request.app[COUNTS].accepted(source)
     return web.Response(text="ok\n")
 
 
@@ -59,4 +85,9 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready: the producer is connected and the broker acknowledges writes."""
     if request.app[PUBLISHER].ready:
         return web.Response(text="ready\n")
-    return _reject(503, "not ready: broker not connected or not acknowledging")
+    return web.Response(status=503, text="not ready: broker not connected or not acknowledging\n")
+
+
+async def stats(request: web.Request) -> web.Response:
+    """Counts since start: accepted per source, rejected per source, status and reason."""
+    return web.json_response(request.app[COUNTS].snapshot())

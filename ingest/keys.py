@@ -2,8 +2,11 @@
 
 from aiohttp import web
 
+from ingest.counters import Counts
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
 
 SETTINGS = web.AppKey("settings", IngestSettings)
 PUBLISHER = web.AppKey("publisher", Publisher)
+COUNTS = web.AppKey("counts", Counts)
+IN_FLIGHT = web.AppKey("in_flight", list[int])  # one mutable cell: requests being handled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import msgspec
 
@@ -43,19 +44,32 @@ class NotJson(ValueError):
     """The body is not a JSON object; the message says why in one line."""
 
 
-def partition_key(source: str, body: bytes) -> bytes:
-    """The learner identity the body carries (so a learner's events stay ordered), else source.
+class Inspected(NamedTuple):
+    """What the receiver reads of a body: the Kafka key, and the Eduzz event name if any."""
 
-    Raises NotJson when the body is not a JSON object. A JSON object whose shape is
-    unexpected is still accepted: the edge keeps everything, the consumer judges.
+    key: bytes
+    event: str | None
+
+
+def inspect_body(source: str, body: bytes) -> Inspected:
+    """The Kafka key and event name of a body.
+
+    The key is the learner identity the body carries (so a learner's events stay ordered),
+    else the source. Raises NotJson when the body is not a JSON object; a JSON object of
+    unexpected shape is still accepted: the edge keeps everything, the consumer judges.
     """
     try:
         envelope = _ENVELOPE.decode(body)
     except msgspec.ValidationError:
         _require_object(body)
-        return source.encode()
+        return Inspected(source.encode(), None)
     except msgspec.DecodeError as exc:
         raise NotJson(f"body is not valid JSON: {exc}") from None
+    event = envelope.event if isinstance(envelope.event, str) else None
+    return Inspected(_key(source, envelope), event)
+
+
+def _key(source: str, envelope: _Envelope) -> bytes:
     data = envelope.data
     if data is None:
         return source.encode()

@@ -29,7 +29,23 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     enable_idempotence: bool = False
     linger_ms: Annotated[int, msgspec.Meta(ge=0)] = 2
     max_batch_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 512 * 1024
+    eduzz_secrets: str = ""
+    toolzz_token: str = ""
+    allow_unsigned: bool = False
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    header_timeout: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    body_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     log_level: str = "INFO"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The Eduzz secrets, comma-separated in the setting (several while rotating)."""
+        return tuple(s.strip() for s in self.eduzz_secrets.split(",") if s.strip())
+
+    def unsigned_sources(self) -> list[str]:
+        """Sources that would be accepted without proof of origin."""
+        return [name for name, ok in (("eduzz", self.secrets), ("toolzz", self.toolzz_token))
+                if not ok]
 
 
 HELP = {
@@ -42,6 +58,13 @@ HELP = {
     "enable_idempotence": "aiokafka idempotent producer (Apache Kafka only: Tansu rejects it)",
     "linger_ms": "producer batching delay",
     "max_batch_bytes": "producer batch size per partition (16 KB collapses under load)",
+    "eduzz_secrets": "Eduzz webhook secrets, comma-separated (two while rotating one)",
+    "toolzz_token": "the token in the Toolzz webhook URL: POST /webhooks/toolzz/<token>",
+    "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
+    "max_in_flight": "requests handled at once; beyond it 503 (bounds memory)",
+    "header_timeout": "seconds a connection may take to send a request's headers (also idle "
+                      "keep-alive)",
+    "body_timeout": "seconds a request may take to send its body; slower gets 408",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -19,6 +22,27 @@ from ingest.app import create_app
 from ingest.settings import IngestSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "test-eduzz-secret"
+TOKEN = "test-toolzz-token"
+
+
+def signed(source: str, body: bytes, secret: str = SECRET,
+           token: str = TOKEN) -> tuple[str, dict[str, str]]:
+    """(path, headers) of a delivery as the platform makes it: Eduzz signs the raw body,
+    Toolzz posts to the URL holding our token."""
+    headers = {"content-type": "application/json"}
+    if source == "eduzz":
+        headers["x-signature"] = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return "/webhooks/eduzz", headers
+    return f"/webhooks/toolzz/{token}", headers
+
+
+async def post(http: aiohttp.ClientSession, base: str, source: str, body: bytes,
+               **headers: str) -> tuple[int, str]:
+    """POST a signed webhook; (status, text)."""
+    path, sign = signed(source, body)
+    async with http.post(base + path, data=body, headers={**sign, **headers}) as resp:
+        return resp.status, await resp.text()
 
 
 def fixture(name: str) -> bytes:
@@ -55,13 +79,12 @@ def consumer_settings(broker: EmbeddedBroker, topic: str, tmp_path: Path) -> Con
 @pytest.fixture
 def ingest_settings(broker: EmbeddedBroker, topic: str) -> IngestSettings:
     return IngestSettings(host="127.0.0.1", port=free_port(), bootstrap=broker.bootstrap,
-                          topic=topic, publish_timeout=2.0)
+                          topic=topic, publish_timeout=2.0, eduzz_secrets=SECRET,
+                          toolzz_token=TOKEN)
 
 
 async def wait_ready(base_url: str, timeout: float = 20.0) -> None:
     """Poll /readyz until the receiver's producer is connected."""
-    import aiohttp
-
     deadline = asyncio.get_running_loop().time() + timeout
     async with aiohttp.ClientSession() as http:
         while asyncio.get_running_loop().time() < deadline:

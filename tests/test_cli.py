@@ -18,9 +18,10 @@ import duckdb
 import pytest
 
 from consumer.broker import free_port
-from tests.conftest import fixture
+from tests.conftest import SECRET, TOKEN, fixture, signed
 
 CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
+SECRETS = {"LEARNSTREAM_EDUZZ_SECRETS": SECRET, "LEARNSTREAM_TOOLZZ_TOKEN": TOKEN}
 
 
 def run(*args: str, timeout: float = 30, env: dict[str, str] | None = None):
@@ -29,10 +30,11 @@ def run(*args: str, timeout: float = 30, env: dict[str, str] | None = None):
 
 
 @contextlib.contextmanager
-def started(argv: list[str], ready: str) -> Iterator[subprocess.Popen[str]]:
+def started(argv: list[str], ready: str,
+            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     """Run `argv`, wait for its first stdout line to start with `ready`; kill it if left."""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})}) as proc:
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
@@ -67,11 +69,13 @@ def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_up_serves_until_a_signal_then_stops_every_part_cleanly(tmp_path, sig):
     port = free_port()
+    body = fixture("nutror/module_completed")
+    path, headers = signed("eduzz", body)
     with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
                   "--broker-port", str(free_port())],
-                 f"ready: http://127.0.0.1:{port}\n") as proc:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/eduzz",
-                                         data=fixture("nutror/module_completed"), method="POST")
+                 f"ready: http://127.0.0.1:{port}\n", env=SECRETS) as proc:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body,
+                                         headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 200
         stop(proc, sig)
@@ -87,7 +91,7 @@ def test_up_serves_until_a_signal_then_stops_every_part_cleanly(tmp_path, sig):
 def test_killed_launcher_leaves_no_process_behind(tmp_path):
     http_port, broker_port = free_port(), free_port()
     with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(http_port),
-                  "--broker-port", str(broker_port)], "ready: ") as proc:
+                  "--broker-port", str(broker_port), "--allow-unsigned"], "ready: ") as proc:
         proc.kill()  # SIGKILL: no handler runs, only the kernel's parent-death signal
         proc.wait(timeout=10)
     deadline = time.monotonic() + 20
@@ -117,6 +121,34 @@ def test_bad_setting_stops_start_up_naming_the_variable(args, env, message):
     result = run(*args, env=env)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("command", ["ingest", "up"])
+def test_refuses_to_start_without_secrets(command):
+    result = run(command, "--bootstrap", "127.0.0.1:1", env={
+        "LEARNSTREAM_EDUZZ_SECRETS": "", "LEARNSTREAM_TOOLZZ_TOKEN": "t"})
+    assert result.returncode == 1
+    assert ("no proof of origin configured for eduzz: set LEARNSTREAM_EDUZZ_SECRETS, or pass "
+            "--allow-unsigned") in result.stderr
+
+
+def test_allow_unsigned_starts_with_a_warning():
+    port = free_port()
+    env = {**os.environ, "LEARNSTREAM_EDUZZ_SECRETS": "", "LEARNSTREAM_TOOLZZ_TOKEN": ""}
+    with subprocess.Popen([*CLI, "ingest", "--port", str(port), "--bootstrap", "127.0.0.1:1",
+                           "--allow-unsigned"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=env) as proc:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert "accepting UNSIGNED eduzz webhooks (--allow-unsigned)" in err
+    assert "accepting UNSIGNED toolzz webhooks" in err
 
 
 def test_unknown_command_and_help():

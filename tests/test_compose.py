@@ -53,6 +53,14 @@ def test_services_run_real_commands_whose_flags_and_variables_parse():
     assert broker_limit >= ingest.max_body_bytes + 64 * 1024
 
 
+def test_receiver_is_secure_by_default_with_secrets_from_the_environment():
+    env = env_of(COMPOSE["services"]["ingest"])
+    assert "LEARNSTREAM_ALLOW_UNSIGNED" not in env
+    for var in ("LEARNSTREAM_EDUZZ_SECRETS", "LEARNSTREAM_TOOLZZ_TOKEN"):
+        # `${VAR:?message}`: compose refuses to start when the operator did not set it
+        assert env[var].startswith("${" + var + ":?"), env[var]
+
+
 def test_every_compose_variable_is_a_known_setting():
     known = {f"LEARNSTREAM_{f.name.upper()}" for cls in (IngestSettings, ConsumerSettings)
              for f in msgspec.structs.fields(cls)}

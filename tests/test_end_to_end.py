@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from tests.conftest import fixture, source_of
+from tests.conftest import fixture, post, source_of
 
 SEED = ["alpaclass/student_lesson_unfinished", "alpaclass/student_module_unfinished",
         "alpaclass/student_lesson_last_seen", "nutror/module_completed",
@@ -27,9 +27,7 @@ async def post_all(base: str, names: list[str]) -> list[int]:
     statuses = []
     async with aiohttp.ClientSession() as http:
         for name in names:  # one at a time: arrival order is part of what is asserted
-            async with http.post(f"{base}/webhooks/{source_of(name)}", data=fixture(name),
-                                 headers={"content-type": "application/json"}) as resp:
-                statuses.append(resp.status)
+            statuses.append((await post(http, base, source_of(name), fixture(name)))[0])
     return statuses
 
 
@@ -112,8 +110,7 @@ async def test_dead_letter_is_stored_and_the_rest_of_the_batch_too(receiver, con
     good = fixture("toolzz/activities_course_completed")
     async with aiohttp.ClientSession() as http:
         for source, body in (("eduzz", bad), ("toolzz", good)):
-            async with http.post(f"{receiver}/webhooks/{source}", data=body) as resp:
-                assert resp.status == 200
+            assert (await post(http, receiver, source, body))[0] == 200
     await consumer.wait_for_events(2)
     await consumer.stop()
     assert consumer.rows("select source, error_kind, error, body from dead_letters") == [
@@ -134,9 +131,7 @@ async def test_restart_resumes_from_offsets_stored_in_duckdb(receiver, consumer_
     await first.start()
     async with aiohttp.ClientSession() as http:
         for name in ("nutror/module_completed", "toolzz/activities_course_completed"):
-            async with http.post(f"{receiver}/webhooks/{source_of(name)}",
-                                 data=fixture(name)) as resp:
-                assert resp.status == 200
+            assert (await post(http, receiver, source_of(name), fixture(name)))[0] == 200
     # An undecodable record straight on the topic (the receiver would refuse it): a tag
     # error before a syntax error must be a dead letter, not a crash.
     producer = AIOKafkaProducer(bootstrap_servers=consumer_settings.bootstrap)
@@ -157,9 +152,9 @@ async def test_restart_resumes_from_offsets_stored_in_duckdb(receiver, consumer_
     second = RunningConsumer(renamed)
     await second.start()
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{receiver}/webhooks/eduzz",
-                             data=fixture("alpaclass/student_lesson_unfinished")) as resp:
-            assert resp.status == 200
+        status, _ = await post(http, receiver, "eduzz",
+                               fixture("alpaclass/student_lesson_unfinished"))
+        assert status == 200
     await second.wait_for_events(1)
     await second.stop()
     assert second.worker.consumed == 1  # not the three already stored
@@ -185,9 +180,7 @@ async def test_store_failure_is_retried_then_persistent_failure_stops_the_consum
     con.execute("drop view unknown_events")
     con.execute("drop table learning_events cascade")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{receiver}/webhooks/eduzz",
-                             data=fixture("nutror/module_completed")) as resp:
-            assert resp.status == 200
+        assert (await post(http, receiver, "eduzz", fixture("nutror/module_completed")))[0] == 200
     await asyncio.sleep(0.8)  # the first attempt has failed by now
     assert running.worker.stored == 0
     apply_schema(con)  # the table is back: the next retry succeeds
@@ -197,9 +190,9 @@ async def test_store_failure_is_retried_then_persistent_failure_stops_the_consum
     con.execute("drop view unknown_events")
     con.execute("drop table learning_events cascade")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{receiver}/webhooks/toolzz",
-                             data=fixture("toolzz/activities_course_completed")) as resp:
-            assert resp.status == 200
+        status, _ = await post(http, receiver, "toolzz",
+                               fixture("toolzz/activities_course_completed"))
+        assert status == 200
     assert running.task is not None
     with pytest.raises(StoreFailed, match="DuckDB write failed 3 times, last: Catalog Error"):
         await asyncio.wait_for(running.task, 30)

@@ -21,7 +21,7 @@ from consumer.store import Store
 from consumer.worker import Worker
 from ingest.app import create_app
 from ingest.settings import IngestSettings
-from tests.conftest import FIXTURES, source_of, wait_ready
+from tests.conftest import FIXTURES, SECRET, TOKEN, post, source_of, wait_ready
 from tests.test_commerce import EXPECTED as COMMERCE
 
 ALPA = "alpaclass:046d47672cf6212d201d6e8b0c191e73"
@@ -107,7 +107,8 @@ async def run_round(bootstrap: str, names: list[str], data_dir: Path) -> dict[st
     consumer_settings = ConsumerSettings(bootstrap=bootstrap, topic=topic, group=topic,
                                          data_dir=str(data_dir), poll_timeout_ms=100,
                                          session_timeout_ms=2000)
-    ingest = IngestSettings(port=free_port(), bootstrap=bootstrap, topic=topic)
+    ingest = IngestSettings(port=free_port(), bootstrap=bootstrap, topic=topic,
+                            eduzz_secrets=SECRET, toolzz_token=TOKEN)
     store = Store(consumer_settings.db_path)
     worker = Worker(consumer_settings, store)
     ready = asyncio.Event()
@@ -121,9 +122,9 @@ async def run_round(bootstrap: str, names: list[str], data_dir: Path) -> dict[st
         await wait_ready(url)
         async with ClientSession() as http:
             for name in names:
-                async with http.post(f"{url}/webhooks/{source_of(name)}",
-                                     data=(FIXTURES / f"{name}.json").read_bytes()) as resp:
-                    assert resp.status == 200, (name, await resp.text())
+                status, text = await post(http, url, source_of(name),
+                                          (FIXTURES / f"{name}.json").read_bytes())
+                assert status == 200, (name, text)
         for _ in range(600):
             if worker.stored >= len(names) or task.done():
                 break

@@ -1,9 +1,10 @@
-"""The receiver against the real broker: what it publishes, and every rejection path."""
+"""The receiver against the real broker: what it publishes, who may publish, every rejection."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import aiohttp
@@ -14,16 +15,16 @@ from consumer.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from ingest.app import create_app
 from ingest.settings import IngestSettings
-from tests.conftest import fixture, wait_ready
+from tests.conftest import SECRET, TOKEN, fixture, post, signed, wait_ready
 
 
-async def read_topic(bootstrap: str, topic: str, count: int) -> list:
+async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -> list:
     reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                               enable_auto_commit=False)
     await reader.start()
     try:
         records: list = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + wait
         while len(records) < count and time.monotonic() < deadline:
             for msgs in (await reader.getmany(timeout_ms=200)).values():
                 records.extend(msgs)
@@ -32,12 +33,32 @@ async def read_topic(bootstrap: str, topic: str, count: int) -> list:
         await reader.stop()
 
 
+@asynccontextmanager
+async def serving(settings: IngestSettings, ready: bool = True):
+    """A receiver with `settings` on its port; yields its base URL."""
+    runner = web.AppRunner(create_app(settings), keepalive_timeout=settings.header_timeout)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        if ready:
+            await wait_ready(url)
+        yield url
+    finally:
+        await runner.cleanup()
+
+
+def settings_for(broker: EmbeddedBroker, topic: str, **changes) -> IngestSettings:
+    return IngestSettings(**{"port": free_port(), "bootstrap": broker.bootstrap, "topic": topic,
+                             "eduzz_secrets": SECRET, "toolzz_token": TOKEN, **changes})
+
+
 async def test_body_is_published_unchanged_with_headers_and_learner_key(receiver, broker, topic):
     body = fixture("alpaclass/student_lesson_unfinished")
     async with aiohttp.ClientSession() as http:
-        async with http.post(receiver + "/webhooks/eduzz", data=body, headers={
-                "x-delivery-attempt": "2", "x-subscription": "lk354pk:alpaclass.x"}) as resp:
-            assert resp.status == 200
+        status, _ = await post(http, receiver, "eduzz", body, **{
+            "x-delivery-attempt": "2", "x-subscription": "lk354pk:alpaclass.x"})
+        assert status == 200
     (record,) = await read_topic(broker.bootstrap, topic, 1)
     assert record.value == body
     assert record.key == b"fulano.s@gmail.com"
@@ -45,6 +66,7 @@ async def test_body_is_published_unchanged_with_headers_and_learner_key(receiver
     assert headers["source"] == b"eduzz"
     assert headers["x-delivery-attempt"] == b"2"
     assert headers["x-subscription"] == b"lk354pk:alpaclass.x"
+    assert "x-signature" not in headers
     received = headers["received_at"].decode()
     assert received.endswith("Z")
     assert abs(datetime.fromisoformat(received).timestamp() - time.time()) < 60
@@ -53,71 +75,155 @@ async def test_body_is_published_unchanged_with_headers_and_learner_key(receiver
 async def test_toolzz_key_is_the_user_email_and_unknown_events_are_accepted(receiver, broker,
                                                                            topic):
     async with aiohttp.ClientSession() as http:
-        async with http.post(receiver + "/webhooks/toolzz",
-                             data=fixture("toolzz/activities_course_completed")) as resp:
-            assert resp.status == 200
+        toolzz = fixture("toolzz/activities_course_completed")
+        assert (await post(http, receiver, "toolzz", toolzz))[0] == 200
         unknown = b'{"event": "brand.new_event", "data": {"student": {"id": 42}}}'
-        async with http.post(receiver + "/webhooks/eduzz", data=unknown) as resp:
-            assert resp.status == 200  # the edge keeps, the consumer judges
+        assert (await post(http, receiver, "eduzz", unknown))[0] == 200  # the consumer judges
     records = await read_topic(broker.bootstrap, topic, 2)
     assert sorted(r.key for r in records) == [b"brand:42", b"student@toolzz.com"]
 
 
-async def test_bad_bodies_get_400_with_a_one_line_reason(receiver):
+async def test_forged_missing_and_retired_signatures_get_401_and_nothing_is_published(
+        broker, topic):
+    """Rotation: the old and the new secret are both configured, then the old one retired."""
+    body = fixture("nutror/module_completed")
+    path, good = signed("eduzz", body)
+    rotating = settings_for(broker, topic, eduzz_secrets=f"old-secret, {SECRET}")
+    async with serving(rotating) as url, aiohttp.ClientSession() as http:
+        for headers in ({"x-signature": signed("eduzz", body, secret="old-secret")[1][
+                            "x-signature"]}, good):
+            async with http.post(url + path, data=body, headers={**good, **headers}) as resp:
+                assert resp.status == 200  # both secrets valid while rotating
+    retired = settings_for(broker, topic)  # old-secret dropped
+    async with serving(retired) as url, aiohttp.ClientSession() as http:
+        forged = dict(good, **{"x-signature": "0" * 64})
+        missing = {k: v for k, v in good.items() if k != "x-signature"}
+        old = dict(good, **{"x-signature": signed("eduzz", body, secret="old-secret")[1][
+            "x-signature"]})
+        tampered_body = body.replace(b"learner@eduzz.com", b"someone@else.com")
+        for data, headers in ((body, forged), (body, missing), (body, old),
+                              (tampered_body, good)):
+            async with http.post(url + path, data=data, headers=headers) as resp:
+                assert resp.status == 401
+                assert await resp.text() == "missing or wrong x-signature\n"
+        async with http.get(url + "/stats") as resp:
+            stats = await resp.json()
+        assert stats["rejected"] == [{"source": "eduzz", "status": 401, "count": 4,
+                                      "latest_reason": "missing or wrong x-signature"}]
+        # the new secret after rotation: accepted
+        assert (await post(http, url, "eduzz", body))[0] == 200
+    assert len(await read_topic(broker.bootstrap, topic, 3, wait=3)) == 2 + 1
+
+
+async def test_toolzz_needs_the_url_token(receiver, broker, topic):
+    body = fixture("toolzz/activities_course_completed")
     async with aiohttp.ClientSession() as http:
-        for body, expected in ((b"{not json", "body is not valid JSON"),
-                               (b"[1, 2]", "body must be a JSON object, got list"),
-                               (b"", "empty body")):
-            async with http.post(receiver + "/webhooks/eduzz", data=body) as resp:
-                text = await resp.text()
-                assert resp.status == 400, text
-                assert text.startswith(expected) and text.count("\n") == 1
+        for path in ("/webhooks/toolzz", "/webhooks/toolzz/wrong", f"/webhooks/toolzz/{TOKEN}x"):
+            async with http.post(receiver + path, data=body,
+                                 headers={"content-type": "application/json"}) as resp:
+                assert resp.status == 401
+                assert await resp.text() == "missing or wrong token in the webhook URL\n"
+    assert await read_topic(broker.bootstrap, topic, 1, wait=2) == []
+
+
+async def test_eduzz_ping_gets_200_signed_or_not_and_is_not_published(receiver, broker, topic):
+    ping = b'{"id": "p1", "event": "ping", "data": {}}'
+    async with aiohttp.ClientSession() as http:
+        assert await post(http, receiver, "eduzz", ping) == (200, "pong\n")
+        async with http.post(receiver + "/webhooks/eduzz", data=ping,
+                             headers={"content-type": "application/json"}) as resp:
+            assert (resp.status, await resp.text()) == (200, "pong\n")
+    assert await read_topic(broker.bootstrap, topic, 1, wait=2) == []
+
+
+async def test_bad_bodies_get_a_one_line_reason(receiver):
+    async with aiohttp.ClientSession() as http:
+        for body, status, expected in ((b"{not json", 400, "body is not valid JSON"),
+                                       (b"[1, 2]", 400, "body must be a JSON object, got list"),
+                                       (b"", 400, "empty body"),
+                                       (b"[" * 5000 + b"]" * 5000, 400, "body is nested")):
+            got, text = await post(http, receiver, "eduzz", body)
+            assert got == status, text
+            assert text.startswith(expected) and text.count("\n") == 1
+        got, text = await post(http, receiver, "eduzz", b"{}", **{"content-type": "text/plain"})
+        assert (got, text) == (415, "Content-Type must be application/json, got text/plain\n")
         async with http.post(receiver + "/webhooks/other", data=b"{}") as resp:
             assert resp.status == 404
 
 
+async def test_unsigned_bad_json_gets_401_not_a_parse_error(receiver):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(receiver + "/webhooks/eduzz", data=b"{not json",
+                             headers={"content-type": "application/json"}) as resp:
+            assert resp.status == 401
+
+
 async def test_oversized_body_gets_413(broker, topic):
-    settings = IngestSettings(port=free_port(), bootstrap=broker.bootstrap, topic=topic,
-                              max_body_bytes=1000)
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    url = f"http://127.0.0.1:{settings.port}"
-    try:
-        await wait_ready(url)
-        async with aiohttp.ClientSession() as http:
-            big = b'{"pad": "' + b"x" * 2000 + b'"}'
-            async with http.post(url + "/webhooks/eduzz", data=big) as resp:
-                assert resp.status == 413
-                assert "exceeds the 1000 byte limit" in await resp.text()
+    async with serving(settings_for(broker, topic, max_body_bytes=1000)) as url, \
+            aiohttp.ClientSession() as http:
+        big = b'{"pad": "' + b"x" * 2000 + b'"}'
+        status, text = await post(http, url, "eduzz", big)
+        assert status == 413 and "exceeds the 1000 byte limit" in text
 
-            async def chunks():  # no Content-Length: the limit is enforced while reading
-                yield big
+        async def chunks():  # no Content-Length: the limit is enforced while reading
+            yield big
 
-            async with http.post(url + "/webhooks/eduzz", data=chunks()) as resp:
-                assert resp.status == 413
-    finally:
-        await runner.cleanup()
+        path, headers = signed("eduzz", big)
+        async with http.post(url + path, data=chunks(), headers=headers) as resp:
+            assert resp.status == 413
+
+
+async def test_slow_body_gets_408_and_slow_headers_are_cut(broker, topic):
+    settings = settings_for(broker, topic, body_timeout=0.5, header_timeout=1.0)
+    async with serving(settings):
+        reader, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+        writer.write(b"POST /webhooks/eduzz HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/json\r\nx-signature: 00\r\nContent-Length: 100\r\n\r\n{")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readline(), 5)
+        assert head.startswith(b"HTTP/1.1 408")
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+        writer.write(b"POST /webhooks/eduzz HTTP/1.1\r\nHost: x\r\n")  # never finishes
+        await writer.drain()
+        started = time.monotonic()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+        assert time.monotonic() - started < 5
+        writer.close()
+
+
+async def test_requests_beyond_the_in_flight_bound_get_503(broker, topic):
+    settings = settings_for(broker, topic, max_in_flight=2, body_timeout=5.0)
+    async with serving(settings) as url, aiohttp.ClientSession() as http:
+        stalled = []
+        for _ in range(2):  # two requests that hold their slot: headers sent, body pending
+            _, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+            writer.write(b"POST /webhooks/eduzz HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: 10\r\n\r\n")
+            await writer.drain()
+            stalled.append(writer)
+        await asyncio.sleep(0.2)
+        status, text = await post(http, url, "eduzz", fixture("nutror/module_completed"))
+        assert (status, text) == (503, "too many requests in flight, retry later\n")
+        for writer in stalled:
+            writer.close()
+        await asyncio.sleep(0.2)
+        assert (await post(http, url, "eduzz", fixture("nutror/module_completed")))[0] == 200
 
 
 async def test_broker_down_gives_503_with_retry_after_then_recovers(topic):
     own = EmbeddedBroker().start()  # a broker of its own: this test stops it
     settings = IngestSettings(port=free_port(), bootstrap=own.bootstrap, topic=topic,
-                              publish_timeout=1.0)
+                              publish_timeout=1.0, eduzz_secrets=SECRET, toolzz_token=TOKEN)
     await ensure_topic(own.bootstrap, topic, 1)
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    url = f"http://127.0.0.1:{settings.port}"
     body = fixture("nutror/module_completed")
     try:
-        await wait_ready(url)
-        async with aiohttp.ClientSession() as http:
-            async with http.post(url + "/webhooks/eduzz", data=body) as resp:
-                assert resp.status == 200
+        async with serving(settings) as url, aiohttp.ClientSession() as http:
+            assert (await post(http, url, "eduzz", body))[0] == 200
             own.stop()
             started = time.monotonic()
-            async with http.post(url + "/webhooks/eduzz", data=body) as resp:
+            path, headers = signed("eduzz", body)
+            async with http.post(url + path, data=body, headers=headers) as resp:
                 elapsed = time.monotonic() - started
                 assert resp.status == 503
                 assert resp.headers["Retry-After"] == "1"
@@ -131,34 +237,24 @@ async def test_broker_down_gives_503_with_retry_after_then_recovers(topic):
             own.start()  # same port; the embedded broker starts empty
             await ensure_topic(own.bootstrap, topic, 1)
             await wait_ready(url)  # readiness recovers with no traffic at all
-            async with http.post(url + "/webhooks/eduzz", data=body) as resp:
-                assert resp.status == 200
+            assert (await post(http, url, "eduzz", body))[0] == 200
     finally:
-        await runner.cleanup()
         own.stop()
 
 
 async def test_receiver_started_before_the_broker_answers_503_until_connected(topic):
     port = free_port()
     settings = IngestSettings(port=free_port(), bootstrap=f"127.0.0.1:{port}", topic=topic,
-                              publish_timeout=1.0)
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    url = f"http://127.0.0.1:{settings.port}"
+                              publish_timeout=1.0, eduzz_secrets=SECRET, toolzz_token=TOKEN)
     late = EmbeddedBroker(port)
     try:
-        async with aiohttp.ClientSession() as http:
+        async with serving(settings, ready=False) as url, aiohttp.ClientSession() as http:
             async with http.get(url + "/readyz") as resp:
                 assert resp.status == 503
-            async with http.post(url + "/webhooks/eduzz", data=b"{}") as resp:
-                assert resp.status == 503
+            assert (await post(http, url, "eduzz", b"{}"))[0] == 503
             late.start()
             await ensure_topic(late.bootstrap, topic, 1)
             await wait_ready(url)
-            async with http.post(url + "/webhooks/eduzz", data=b"{}") as resp:
-                assert resp.status == 200
+            assert (await post(http, url, "eduzz", b"{}"))[0] == 200
     finally:
-        await runner.cleanup()
         late.stop()
-        await asyncio.sleep(0)
