@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import duckdb
+from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.identity import same_event
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
-
-log = logging.getLogger(__name__)
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
@@ -67,18 +66,34 @@ class Store:
                                ("conflicting_deliveries", RawRow))
         }
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit on exit, roll back (appenders too) on error; holds the lock throughout."""
+        with self._lock:
+            self._con.begin()
+            try:
+                yield
+                self._con.commit()
+            except BaseException:
+                for appender in self._appenders.values():
+                    appender.clear()
+                self._con.rollback()
+                raise
+
+    def append(self, table: str, rows: Sequence[Struct]) -> int:
+        """Append rows of `table`'s row Struct with its appender; how many."""
+        if rows:
+            appender = self._appenders[table]
+            appender.append_rows([astuple(r) for r in rows])
+            appender.flush()
+        return len(rows)
+
     def write(self, batch: Batch, topic: str) -> Written:
         """Store a batch and its offsets in one transaction; redelivered event_uids are skipped.
 
         On any error nothing of the batch is stored and the error propagates.
         """
-        with self._lock:
-            return self._write(batch, topic)
-
-    def _write(self, batch: Batch, topic: str) -> Written:
-        con = self._con
-        con.begin()
-        try:
+        with self.transaction():
             redelivered = self._redelivered(batch, topic)
             duplicates, conflicts = self._duplicates(
                 [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in redelivered])
@@ -90,17 +105,8 @@ class Store:
             for table, rows in (("raw_events", raw), ("learning_events", learning),
                                 ("commerce_events", commerce), ("dead_letters", dead),
                                 ("conflicting_deliveries", conflicts)):
-                if rows:
-                    appender = self._appenders[table]
-                    appender.append_rows([astuple(r) for r in rows])
-                    appender.flush()
+                self.append(table, rows)
             self._save_offsets(topic, batch.next_offsets)
-            con.commit()
-        except BaseException:
-            for appender in self._appenders.values():
-                appender.clear()
-            con.rollback()
-            raise
         return Written(len(raw), len(dropped), len(conflicts), len(learning), len(commerce),
                        len(dead))
 
@@ -152,7 +158,7 @@ class Store:
                 [topic]).fetchall())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
-        """Run a read query; (column names, rows)."""
+        """Run one statement; (column names, rows). Insert, update, delete give their count."""
         with self._lock:
             cur = self._con.execute(sql, list(params))
             return [d[0] for d in cur.description], cur.fetchall()
