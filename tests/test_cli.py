@@ -64,6 +64,15 @@ def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
     db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
     assert db.execute("select count(*) from raw_events").fetchone() == (10,)
     db.close()
+    # The repair commands work on the stopped store, without Kafka.
+    rebuilt = run("rebuild", "--data-dir", str(tmp_path))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith("raw_events=10 learning=10 commerce=0 ")
+    replayed = run("replay-dead-letters", "--data-dir", str(tmp_path))
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith("examined=0 replayed=0 still_failing=0")
+    missing = run("rebuild", "--data-dir", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and "nowhere" in missing.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
