@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 import msgspec
 
@@ -81,6 +82,17 @@ class DeadLetter(msgspec.Struct, gc=False, frozen=True):
     error_kind: str
     error: str
     body: bytes
+
+
+class Written(NamedTuple):
+    """What one batch left in the store."""
+
+    events: int  # new raw_events rows
+    duplicates: int  # messages whose event_uid was already stored (or repeated in the batch)
+    conflicts: int  # duplicates whose body differs from the first write (sentDate aside)
+    learning: int
+    commerce: int
+    dead_letters: int
 
 
 class Decoded(msgspec.Struct, gc=False, frozen=True):

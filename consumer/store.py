@@ -8,28 +8,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.identity import same_event
-from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
+from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow, Written
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
-
-
-class Written(NamedTuple):
-    """What one batch left in the store."""
-
-    events: int  # new raw_events rows
-    duplicates: int  # messages whose event_uid was already stored (or repeated in the batch)
-    conflicts: int  # duplicates whose body differs from the first write (sentDate aside)
-    learning: int
-    commerce: int
-    dead_letters: int
 
 
 def schema_files() -> list[tuple[str, str]]:
@@ -94,7 +83,7 @@ class Store:
         On any error nothing of the batch is stored and the error propagates.
         """
         with self.transaction():
-            redelivered = self._redelivered(batch, topic)
+            redelivered = self._redelivered(batch)
             duplicates, conflicts = self._duplicates(
                 [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in redelivered])
             dropped = redelivered | duplicates
@@ -110,15 +99,22 @@ class Store:
         return Written(len(raw), len(dropped), len(conflicts), len(learning), len(commerce),
                        len(dead))
 
-    def _redelivered(self, batch: Batch, topic: str) -> set[tuple[int, int]]:
-        """Positions below the stored next offset: already written, e.g. when the process died
-        between the DuckDB commit and the Kafka commit. Covers rows and dead letters alike."""
-        stored = self.offsets(topic)
-        if not stored:
+    def _redelivered(self, batch: Batch) -> set[tuple[int, int]]:
+        """Dead letters with no raw row that are stored already at their position with the same
+        bytes: a re-read (say, after a crash between the DuckDB and the Kafka commit). Matching
+        the bytes, not just the offset, keeps a log that restarted at 0 from being dropped.
+        Messages with a raw row need no such check: their event_uid dedupes them."""
+        with_raw = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
+        bare = [d for d in batch.dead if (d.kafka_partition, d.kafka_offset) not in with_raw]
+        if not bare:
             return set()
-        positions = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
-        positions.update((d.kafka_partition, d.kafka_offset) for d in batch.dead)
-        return {(p, o) for p, o in positions if o < stored.get(p, 0)}
+        stored = set(self._con.execute(
+            """select d.kafka_partition, d.kafka_offset, d.body from dead_letters d
+               join (select unnest($1::integer[]) as p, unnest($2::bigint[]) as o) q
+                 on d.kafka_partition = q.p and d.kafka_offset = q.o""",
+            [[d.kafka_partition for d in bare], [d.kafka_offset for d in bare]]).fetchall())
+        return {(d.kafka_partition, d.kafka_offset) for d in bare
+                if (d.kafka_partition, d.kafka_offset, d.body) in stored}
 
     def _duplicates(self, raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
         """Positions of messages whose event_uid is stored already or earlier in this batch,
@@ -146,9 +142,14 @@ class Store:
         self._con.execute(
             """insert into consumer_offsets
                select $1, unnest($2::integer[]), unnest($3::bigint[]), $4
-               on conflict do update set next_offset = greatest(next_offset, excluded.next_offset),
+               on conflict do update set next_offset = excluded.next_offset,
                                          updated_at = excluded.updated_at""",
             [topic, list(next_offsets), list(next_offsets.values()), datetime.now(UTC)])
+
+    def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
+        """Drop the stored offsets of `partitions`: their log was recreated from scratch."""
+        self.query("delete from consumer_offsets where topic = $1 and kafka_partition in "
+                   "(select unnest($2::integer[]))", [topic, list(partitions)])
 
     def offsets(self, topic: str) -> dict[int, int]:
         """The next offset to read per partition of `topic`, as stored with the rows."""

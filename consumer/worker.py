@@ -13,10 +13,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.records import Decoder, Message
-from consumer.rows import Batch
+from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
 from consumer.store import Error as StoreError
-from consumer.store import Store, Written
+from consumer.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -160,10 +160,22 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Seek each assigned partition to its stored next offset, when there is one."""
-        stored = await asyncio.to_thread(self._worker.store.offsets,
-                                         self._worker.settings.topic)
+        store, topic = self._worker.store, self._worker.settings.topic
+        stored = await asyncio.to_thread(store.offsets, topic)
+        ends = await self._consumer.end_offsets(list(assigned)) if stored else {}
         for tp in assigned:
-            if tp.partition in stored:
+            if tp.partition not in stored:
+                continue
+            if stored[tp.partition] > ends[tp]:
+                # The log ends before what we stored: the topic was recreated (or an
+                # in-memory broker restarted). Read this log from its start; event_uid
+                # dedupe skips anything already stored.
+                log.warning("partition %d ends at offset %d, before the stored %d: the log was "
+                            "recreated; reading it from the start", tp.partition, ends[tp],
+                            stored[tp.partition])
+                await asyncio.to_thread(store.forget_offsets, topic, [tp.partition])
+                await self._consumer.seek_to_beginning(tp)
+            else:
                 self._consumer.seek(tp, stored[tp.partition])
         log.info("assigned partitions %s; resuming from stored offsets %s",
                  sorted(tp.partition for tp in assigned),

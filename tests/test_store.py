@@ -224,3 +224,20 @@ def test_conflicting_redelivery_is_kept_aside_and_the_first_write_wins():
                        "kafka_offset from conflicting_duplicates")[1]
     assert rows == [("eduzz:9", "1", "2", 2)]
     assert store.query("select body->>'$.data.x' from raw_events")[1] == [("1",)]
+
+
+def test_a_log_recreated_from_offset_zero_is_not_mistaken_for_a_redelivery():
+    """Same positions, different messages (topic recreated, in-memory broker restarted)."""
+    store = Store(":memory:")
+    old = Batch()
+    old.add(0, 0, Decoded(None, [], [], DeadLetter(0, 0, T0, "eduzz", "invalid_json", "x",
+                                                   b"old")))
+    store.write(old, "t")
+    new = batch_of((raw("eduzz:new", 0), [learn("eduzz:new", 0, "course_seen")]))
+    new.add(0, 1, Decoded(None, [], [], DeadLetter(0, 0, T0, "eduzz", "invalid_json", "x",
+                                                   b"new")))
+    written = store.write(new, "t")
+    assert (written.events, written.dead_letters, written.duplicates) == (1, 1, 0)
+    assert store.offsets("t") == {0: 2}  # the stored offset follows the log it last read
+    store.forget_offsets("t", [0])
+    assert store.offsets("t") == {}
