@@ -77,3 +77,10 @@ def test_supported_events_table_is_generated_from_the_decoders():
     assert section == markdown(), "run `learnstream events` and paste it into the README"
     events = {s.event_type for s in supported_events()}
     assert len(events) == len(supported_events()) == 69
+
+
+def test_guarantees_cite_test_files_that_exist():
+    section = README.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    cited = set(re.findall(r"`(test_\w+\.py)`", section))
+    assert cited, "the Guarantees section names its tests"
+    assert sorted(c for c in cited if not (ROOT / "tests" / c).exists()) == []
