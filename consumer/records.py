@@ -137,7 +137,7 @@ class Decoder:
         except msgspec.DecodeError as malformed:  # a tag error can precede a syntax error
             return _dead(msg, received, source, "invalid_json", str(malformed))
         event = probe.event
-        if isinstance(event, dict):
+        if source == "toolzz" and isinstance(event, dict):
             event = event.get("slug")
         event_type = hint or (event if isinstance(event, str) else None)
         if source == "eduzz" and event_type == "ping":
@@ -186,10 +186,14 @@ def _dead(msg: Message, received: datetime, source: str, kind: str, error: str) 
 
 
 def _received_at(header: bytes | None, timestamp_ms: int) -> datetime:
-    """The receiver's clock (header), else the broker's record timestamp."""
+    """The receiver's clock (header), else the broker's record timestamp, else now (a
+    timestamp no datetime can hold must not stop the partition)."""
     if header:
         parsed = timestamp(header.decode("ascii", "replace"), UTC)
         if parsed is not None:
             return parsed
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.now(UTC)
 

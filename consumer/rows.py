@@ -114,6 +114,7 @@ class Batch:
         self.commerce: list[CommerceRow] = []
         self.dead: list[DeadLetter] = []
         self.next_offsets: dict[int, int] = {}
+        self.last_fingerprints: dict[int, str] = {}  # of the record before each next offset
         self.messages = 0
 
     def add(self, partition: int, offset: int, decoded: Decoded) -> None:

@@ -95,7 +95,7 @@ class Store:
                                 ("commerce_events", commerce), ("dead_letters", dead),
                                 ("conflicting_deliveries", conflicts)):
                 self.append(table, rows)
-            self._save_offsets(topic, batch.next_offsets)
+            self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints)
         return Written(len(raw), len(dropped), len(conflicts), len(learning), len(commerce),
                        len(dead))
 
@@ -136,27 +136,36 @@ class Store:
                 conflicts.append(r)
         return dropped, conflicts
 
-    def _save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
+    def _save_offsets(self, topic: str, next_offsets: dict[int, int],
+                      fingerprints: dict[int, str]) -> None:
         if not next_offsets:
             return
+        partitions = list(next_offsets)
         self._con.execute(
             """insert into consumer_offsets
-               select $1, unnest($2::integer[]), unnest($3::bigint[]), $4
+                   (topic, kafka_partition, next_offset, updated_at, last_fingerprint)
+               select $1, unnest($2::integer[]), unnest($3::bigint[]), $4,
+                      unnest($5::varchar[])
                on conflict do update set next_offset = excluded.next_offset,
-                                         updated_at = excluded.updated_at""",
-            [topic, list(next_offsets), list(next_offsets.values()), datetime.now(UTC)])
+                                         updated_at = excluded.updated_at,
+                                         last_fingerprint = excluded.last_fingerprint""",
+            [topic, partitions, [next_offsets[p] for p in partitions], datetime.now(UTC),
+             [fingerprints.get(p) for p in partitions]])
 
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
         """Drop the stored offsets of `partitions`: their log was recreated from scratch."""
         self.query("delete from consumer_offsets where topic = $1 and kafka_partition in "
                    "(select unnest($2::integer[]))", [topic, list(partitions)])
 
+    def positions(self, topic: str) -> dict[int, tuple[int, str | None]]:
+        """Per partition: (next offset, fingerprint of the record before it)."""
+        rows = self.query("select kafka_partition, next_offset, last_fingerprint "
+                          "from consumer_offsets where topic = $1", [topic])[1]
+        return {p: (o, f) for p, o, f in rows}
+
     def offsets(self, topic: str) -> dict[int, int]:
         """The next offset to read per partition of `topic`, as stored with the rows."""
-        with self._lock:
-            return dict(self._con.execute(
-                "select kafka_partition, next_offset from consumer_offsets where topic = $1",
-                [topic]).fetchall())
+        return {p: offset for p, (offset, _) in self.positions(topic).items()}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
         """Run one statement; (column names, rows). Insert, update, delete give their count."""
@@ -164,16 +173,12 @@ class Store:
             cur = self._con.execute(sql, list(params))
             return [d[0] for d in cur.description], cur.fetchall()
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database file, so the file alone is complete."""
-        self._con.execute("checkpoint")
-
     def close(self) -> None:
         """Checkpoint and close; the file can then be opened by readers."""
         with self._lock:
             self._appenders.clear()
-            if self.path != ":memory:":
-                self.checkpoint()
+            if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
+                self._con.execute("checkpoint")
             self._con.close()
 
 
@@ -181,8 +186,6 @@ Row = TypeVar("Row", LearningRow, CommerceRow, DeadLetter)
 
 
 def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
-    if not dropped:
-        return list(rows)
     return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
 
 

@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.records import Decoder, Message
+from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
 from consumer.store import Error as StoreError
@@ -68,7 +69,8 @@ class Worker:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
-        consumer.subscribe([s.topic], listener=_SeekToStored(self, consumer))
+        self._resume = ResumeFromStore(self, consumer)
+        consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
         try:
             if on_ready is not None:
@@ -86,7 +88,8 @@ class Worker:
         if not records:
             return 0
         async with self.in_hand:
-            return await self._store(consumer, records)
+            records = await self._resume.checked(records)
+            return await self._store(consumer, records) if records else 0
 
     async def _store(self, consumer: AIOKafkaConsumer,
                      records: dict[TopicPartition, list[Any]]) -> int:
@@ -129,6 +132,7 @@ class Worker:
             for r in msgs:
                 batch.add(tp.partition, r.offset, self.decoder.decode(
                     Message(r.value or b"", r.headers, tp.partition, r.offset, r.timestamp)))
+            batch.last_fingerprints[tp.partition] = fingerprint(msgs[-1].value)
         return batch, self.store.write(batch, self.settings.topic)
 
     async def _drain(self, consumer: AIOKafkaConsumer) -> None:
@@ -145,41 +149,6 @@ class Worker:
             await self._poll_once(consumer)
         if self.settings.drain_timeout:
             log.warning("drain timeout reached before catching up")
-
-
-class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On every assignment, resume from the offsets DuckDB stored with the rows."""
-
-    def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
-        self._worker, self._consumer = worker, consumer
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Let the batch in hand be written and committed before the partitions go."""
-        async with self._worker.in_hand:
-            pass
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Seek each assigned partition to its stored next offset, when there is one."""
-        store, topic = self._worker.store, self._worker.settings.topic
-        stored = await asyncio.to_thread(store.offsets, topic)
-        ends = await self._consumer.end_offsets(list(assigned)) if stored else {}
-        for tp in assigned:
-            if tp.partition not in stored:
-                continue
-            if stored[tp.partition] > ends[tp]:
-                # The log ends before what we stored: the topic was recreated (or an
-                # in-memory broker restarted). Read this log from its start; event_uid
-                # dedupe skips anything already stored.
-                log.warning("partition %d ends at offset %d, before the stored %d: the log was "
-                            "recreated; reading it from the start", tp.partition, ends[tp],
-                            stored[tp.partition])
-                await asyncio.to_thread(store.forget_offsets, topic, [tp.partition])
-                await self._consumer.seek_to_beginning(tp)
-            else:
-                self._consumer.seek(tp, stored[tp.partition])
-        log.info("assigned partitions %s; resuming from stored offsets %s",
-                 sorted(tp.partition for tp in assigned),
-                 {p: o for p, o in stored.items() if any(tp.partition == p for tp in assigned)})
 
 
 def _log_batch(batch: Batch, w: Written, seconds: float) -> None:

@@ -59,10 +59,16 @@ def inspect_body(source: str, body: bytes) -> Inspected:
     unexpected shape is still accepted: the edge keeps everything, the consumer judges.
     """
     try:
+        # JSON is UTF-8: checked whole, so a stray byte in a field the key does not read
+        # is refused here rather than dead-lettered downstream.
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
         envelope = _ENVELOPE.decode(body)
     except msgspec.ValidationError:
-        _require_object(body)
-        return Inspected(source.encode(), None)
+        event = _require_object(body).get("event")  # an odd shape still names its event
+        return Inspected(source.encode(), event if isinstance(event, str) else None)
     except msgspec.DecodeError as exc:
         raise NotJson(f"body is not valid JSON: {exc}") from None
     event = envelope.event if isinstance(envelope.event, str) else None
@@ -85,13 +91,14 @@ def _key(source: str, envelope: _Envelope) -> bytes:
     return source.encode()
 
 
-def _require_object(body: bytes) -> None:
+def _require_object(body: bytes) -> dict[str, object]:
     try:
         value = _ANY_JSON.decode(body)
     except msgspec.DecodeError as exc:
         raise NotJson(f"body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise NotJson(f"body must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _platform(source: str, event: object) -> str:

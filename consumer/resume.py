@@ -1,0 +1,83 @@
+"""Where to resume reading: the offsets DuckDB stored with the rows, checked against the log.
+
+A stored offset only means something in the log it was read from. A topic recreated, or
+an in-memory broker restarted, starts a new log at offset 0 that may by now be longer than
+the old one, so its length proves nothing. Instead the consumer seeks one record back, to
+the last record it stored, and compares that record's fingerprint (SHA-256 of its bytes)
+with the one stored beside the offset: the same bytes mean the same log; anything else
+means a new log, which is read from its start (event_uid dedupe skips what is stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+if TYPE_CHECKING:
+    from consumer.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(value: bytes | None) -> str:
+    """What identifies a record's bytes, stored beside the offset after it."""
+    return hashlib.sha256(value or b"").hexdigest()
+
+
+class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment: seek to the last stored record, to be checked by `checked()`."""
+
+    def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
+        self._worker, self._consumer = worker, consumer
+        self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Let the batch in hand be written and committed before the partitions go."""
+        async with self._worker.in_hand:
+            self.pending.clear()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Seek each assigned partition back to its last stored record (or to the stored
+        offset when no fingerprint was kept); partitions never stored start at the earliest."""
+        async with self._worker.in_hand:  # no batch may be written between read and seek
+            store, topic = self._worker.store, self._worker.settings.topic
+            stored = await asyncio.to_thread(store.positions, topic)
+            for tp in assigned:
+                if tp.partition not in stored:
+                    continue
+                next_offset, last = stored[tp.partition]
+                if next_offset > 0 and last:
+                    self.pending[tp.partition] = (next_offset - 1, last)
+                    self._consumer.seek(tp, next_offset - 1)
+                else:
+                    self._consumer.seek(tp, next_offset)
+            log.info("assigned partitions %s; resuming from stored offsets %s",
+                     sorted(tp.partition for tp in assigned),
+                     {tp.partition: stored[tp.partition][0] for tp in assigned
+                      if tp.partition in stored})
+
+    async def checked(self, records: dict[TopicPartition, list[Any]]
+                      ) -> dict[TopicPartition, list[Any]]:
+        """The records to store: the re-read last record of a verified log is dropped; a
+        partition whose log turned out new is rewound to its start and skipped for now."""
+        out: dict[TopicPartition, list[Any]] = {}
+        for tp, msgs in records.items():
+            expected = self.pending.pop(tp.partition, None)
+            if expected is None:
+                out[tp] = msgs
+                continue
+            first = msgs[0]
+            if first.offset == expected[0] and fingerprint(first.value) == expected[1]:
+                if len(msgs) > 1:
+                    out[tp] = msgs[1:]
+                continue
+            log.warning("partition %d is a new log (offset %d is not the record stored last); "
+                        "reading it from the start", tp.partition, expected[0])
+            store, topic = self._worker.store, self._worker.settings.topic
+            await asyncio.to_thread(store.forget_offsets, topic, [tp.partition])
+            await self._consumer.seek_to_beginning(tp)
+        return out
