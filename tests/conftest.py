@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,6 +55,21 @@ def fixture(name: str) -> bytes:
 def source_of(name: str) -> str:
     """Which receiver path a fixture family is posted to."""
     return "toolzz" if name.startswith("toolzz/") else "eduzz"
+
+
+@contextlib.contextmanager
+def logged_process(argv: list[str], log: Path,
+                   env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """A real process with stdout piped and stderr to `log`; killed if still running."""
+    with open(log, "wb") as err, subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=err, text=True,
+            env={**os.environ, **(env or {})}) as proc:
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ from tests.conftest import (
     TOKEN,
     RunningConsumer,
     fixture,
+    logged_process,
     post,
     source_of,
     wait_ready,
@@ -103,14 +104,8 @@ def consumer_process(bootstrap: str, topic: str, data_dir: Path, log: Path,
     argv = [*CONSUMER, "--bootstrap", bootstrap, "--topic", topic, "--group", f"g-{topic}",
             "--data-dir", str(data_dir), "--session-timeout-ms", "2000",
             "--poll-timeout-ms", "100", *extra]
-    with open(log, "wb") as err, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err,
-                                                   text=True) as proc:
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
+    with logged_process(argv, log) as proc:
+        yield proc
 
 
 def log_text(log: Path) -> str:

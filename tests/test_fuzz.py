@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import select
 import signal
 import subprocess
@@ -39,7 +38,7 @@ from consumer.records import EDUZZ_TYPES, TOOLZZ_TYPES, Decoder, Message
 from consumer.settings import ConsumerSettings
 from consumer.store import read
 from consumer.worker import ensure_topic
-from tests.conftest import FIXTURES, SECRET, TOKEN
+from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process
 from tests.test_receiver import serving, settings_for
 
 with warnings.catch_warnings():
@@ -503,18 +502,7 @@ e2e = deliveries(e2e_bodies, ["valid"] * 8 + SIGNATURES, ["valid"] * 8 + TOKENS,
                  st.sampled_from(["application/json"] * 16 + JSON_TYPES + OTHER_TYPES))
 
 
-@contextlib.contextmanager
-def process(argv: list[str], log: Path, env: dict[str, str] | None = None
-            ) -> Iterator[subprocess.Popen[str]]:
-    with open(log, "wb") as err, subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=err, text=True,
-            env={**os.environ, **(env or {})}) as proc:
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
+process = logged_process
 
 
 def until(condition, timeout: float, what: str, proc: subprocess.Popen[str], log: Path) -> None:
