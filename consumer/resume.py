@@ -42,12 +42,15 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Seek each assigned partition back to its last stored record (or to the stored
-        offset when no fingerprint was kept); partitions never stored start at the earliest."""
+        offset when no fingerprint was kept). A partition this store never read starts at the
+        log's beginning, never at the group's commit: that belongs to whatever store the
+        group fed before (the group commit is for lag tools only)."""
         async with self._worker.in_hand:  # no batch may be written between read and seek
             store, topic = self._worker.store, self._worker.settings.topic
             stored = await asyncio.to_thread(store.positions, topic)
             for tp in assigned:
                 if tp.partition not in stored:
+                    await self._consumer.seek_to_beginning(tp)
                     continue
                 next_offset, last = stored[tp.partition]
                 if next_offset > 0 and last:

@@ -78,31 +78,25 @@ class Store:
         return len(rows)
 
     def write(self, batch: Batch, topic: str) -> Written:
-        """Store a batch and its offsets in one transaction; redelivered event_uids are skipped.
-
-        On any error nothing of the batch is stored and the error propagates.
-        """
+        """Store a batch and its offsets in one transaction; redelivered event_uids are
+        skipped. On any error nothing of the batch is stored and the error propagates."""
         with self.transaction():
             redelivered = self._redelivered(batch)
-            duplicates, conflicts = self._duplicates(
-                [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in redelivered])
+            duplicates, conflicts = self._duplicates(_kept(batch.raw, redelivered))
             dropped = redelivered | duplicates
-            raw = [r for r in batch.raw if (r.kafka_partition, r.kafka_offset) not in dropped]
-            learning = _kept(batch.learning, dropped)
-            commerce = _kept(batch.commerce, dropped)
-            dead = _kept(batch.dead, dropped)
-            for table, rows in (("raw_events", raw), ("learning_events", learning),
-                                ("commerce_events", commerce), ("dead_letters", dead),
-                                ("conflicting_deliveries", conflicts)):
-                self.append(table, rows)
+            n = {table: self.append(table, rows) for table, rows in (
+                ("raw_events", _kept(batch.raw, dropped)),
+                ("learning_events", _kept(batch.learning, dropped)),
+                ("commerce_events", _kept(batch.commerce, dropped)),
+                ("dead_letters", _kept(batch.dead, dropped)),
+                ("conflicting_deliveries", conflicts))}
             self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints)
-        return Written(len(raw), len(dropped), len(conflicts), len(learning), len(commerce),
-                       len(dead))
+        return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
+                       n["learning_events"], n["commerce_events"], n["dead_letters"])
 
     def _redelivered(self, batch: Batch) -> set[tuple[int, int]]:
-        """Dead letters with no raw row that are stored already at their position with the same
-        bytes: a re-read (say, after a crash between the DuckDB and the Kafka commit). Matching
-        the bytes, not just the offset, keeps a log that restarted at 0 from being dropped.
+        """Dead letters without a raw row stored already at their position with the same bytes
+        (a re-read). Bytes, not just offsets: a log restarted at 0 must not be dropped.
         Messages with a raw row need no such check: their event_uid dedupes them."""
         with_raw = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
         bare = [d for d in batch.dead if (d.kafka_partition, d.kafka_offset) not in with_raw]
@@ -134,6 +128,13 @@ class Store:
             dropped.add((r.kafka_partition, r.kafka_offset))
             if not same_event(first[r.event_uid], r.body):
                 conflicts.append(r)
+        if conflicts:  # a message read twice (a rebalance can rewind) is one conflict
+            known = set(self._con.execute(
+                "select event_uid, kafka_partition, kafka_offset from conflicting_deliveries "
+                "where event_uid in (select unnest($1::varchar[]))",
+                [[c.event_uid for c in conflicts]]).fetchall())
+            conflicts = [c for c in conflicts
+                         if (c.event_uid, c.kafka_partition, c.kafka_offset) not in known]
         return dropped, conflicts
 
     def _save_offsets(self, topic: str, next_offsets: dict[int, int],
@@ -182,7 +183,7 @@ class Store:
             self._con.close()
 
 
-Row = TypeVar("Row", LearningRow, CommerceRow, DeadLetter)
+Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
 
 
 def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:

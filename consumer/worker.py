@@ -20,6 +20,7 @@ from consumer.store import Error as StoreError
 from consumer.store import Store
 
 log = logging.getLogger(__name__)
+COMMIT_TIMEOUT = 5.0
 
 
 class StoreFailed(RuntimeError):
@@ -89,25 +90,28 @@ class Worker:
             return 0
         async with self.in_hand:
             records = await self._resume.checked(records)
-            return await self._store(consumer, records) if records else 0
+            if not records:
+                return 0
+            batch = await self._store(records)
+        # DuckDB holds the offsets that count (committed with the rows, sought on assignment);
+        # this group commit is for lag tools, so it is bounded, outside the in-hand lock (a
+        # rebalance need not wait for it) and its failure is not fatal.
+        try:
+            await asyncio.wait_for(consumer.commit(
+                {TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()}),
+                COMMIT_TIMEOUT)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("group offset commit failed (%r); DuckDB has the offsets", exc)
+        return batch.messages
 
-    async def _store(self, consumer: AIOKafkaConsumer,
-                     records: dict[TopicPartition, list[Any]]) -> int:
-        s = self.settings
+    async def _store(self, records: dict[TopicPartition, list[Any]]) -> Batch:
         started = time.perf_counter()
         # Decoding is CPU work and DuckDB blocks: both run off the event loop, from this owner.
         batch, written = await self._write_with_retries(records)
-        # DuckDB holds the offsets that count (committed with the rows, sought on assignment);
-        # the group commit after it is for lag monitoring, so its failure is not fatal.
-        try:
-            await consumer.commit(
-                {TopicPartition(s.topic, p): o for p, o in batch.next_offsets.items()})
-        except KafkaError as exc:
-            log.warning("group offset commit failed (%s); DuckDB has the offsets", exc)
         self.stored += written.events
         self.consumed += batch.messages
         _log_batch(batch, written, time.perf_counter() - started)
-        return batch.messages
+        return batch
 
     async def _write_with_retries(
             self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written]:

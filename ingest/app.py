@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -31,7 +32,8 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     cell = request.app[IN_FLIGHT]
     if cell[0] >= request.app[SETTINGS].max_in_flight:
-        request.app[COUNTS].rejected("?", 503, "too many requests in flight")
+        request.app[COUNTS].rejected(request.match_info.get("source", "?"), 503,
+                                     "too many requests in flight")
         return web.Response(status=503, text="too many requests in flight, retry later\n",
                             headers={"Retry-After": "1"})
     cell[0] += 1
@@ -39,6 +41,16 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
     finally:
         cell[0] -= 1
+
+
+class ServerArgs(TypedDict):
+    keepalive_timeout: float
+
+
+def server_args(settings: IngestSettings) -> ServerArgs:
+    """aiohttp server arguments. Its keep-alive timer runs from the moment a connection
+    opens, so it also bounds how long a client may take to send its headers."""
+    return ServerArgs(keepalive_timeout=settings.header_timeout)
 
 
 def create_app(settings: IngestSettings) -> web.Application:

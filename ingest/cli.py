@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from ingest.app import create_app
+from ingest.app import create_app, server_args
 from ingest.settings import IngestSettings, env_name, load
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     source)
     log.info("receiver listening on %s:%d", settings.host, settings.port)
     # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
-    # then runs the cleanup contexts (the producer flush). aiohttp's keep-alive timer runs
-    # from the moment a connection opens, so it also bounds how long headers may take.
+    # then runs the cleanup contexts (the producer flush).
     web.run_app(create_app(settings), host=settings.host, port=settings.port,
                 access_log=None, print=None, shutdown_timeout=settings.publish_timeout + 5,
-                keepalive_timeout=settings.header_timeout)
+                **server_args(settings))

@@ -33,9 +33,6 @@ async def webhook(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
                                      f"{limit} byte limit")
-    ctype = request.content_type
-    if ctype not in JSON_TYPES and not ctype.endswith("+json"):
-        return _reject(request, 415, f"Content-Type must be application/json, got {ctype}")
     try:
         async with asyncio.timeout(settings.body_timeout):
             body = await request.read()
@@ -57,6 +54,9 @@ async def webhook(request: web.Request) -> web.Response:
         return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
     if not signed:  # origin before shape: a stranger learns nothing about what we parse
         return _reject(request, 401, "missing or wrong x-signature")
+    ctype = request.content_type
+    if ctype not in JSON_TYPES and not ctype.endswith("+json"):
+        return _reject(request, 415, f"Content-Type must be application/json, got {ctype}")
     if inspected is None:
         return _reject(request, 400, problem)
     return await _publish(request, source, inspected.key, body)

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 
 from consumer.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
-from ingest.app import create_app
+from ingest.app import create_app, server_args
 from ingest.settings import IngestSettings
 from tests.conftest import SECRET, TOKEN, fixture, post, signed, wait_ready
 
@@ -36,7 +36,7 @@ async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -
 @asynccontextmanager
 async def serving(settings: IngestSettings, ready: bool = True):
     """A receiver with `settings` on its port; yields its base URL."""
-    runner = web.AppRunner(create_app(settings), keepalive_timeout=settings.header_timeout)
+    runner = web.AppRunner(create_app(settings), **server_args(settings))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     url = f"http://127.0.0.1:{settings.port}"

@@ -241,3 +241,13 @@ def test_a_log_recreated_from_offset_zero_is_not_mistaken_for_a_redelivery():
     assert store.offsets("t") == {0: 2}  # the stored offset follows the log it last read
     store.forget_offsets("t", [0])
     assert store.offsets("t") == {}
+
+
+def test_a_conflicting_message_read_twice_is_one_conflict():
+    """A rebalance can rewind a partition over messages already stored."""
+    store = Store(":memory:")
+    first = replace(raw("eduzz:9", 0), body='{"id": 9, "data": {"x": 1}}')
+    other = replace(raw("eduzz:9", 1), body='{"id": 9, "data": {"x": 2}}')
+    store.write(batch_of((first, []), (other, [])), "t")
+    store.write(batch_of((first, []), (other, [])), "t")  # the same two messages again
+    assert store.query("select count(*) from conflicting_duplicates")[1] == [(1,)]
