@@ -1,0 +1,29 @@
+create or replace view cohort_retention_weekly as
+-- Weeks start on Monday, in the reporting zone America/Sao_Paulo (fixed here).
+with activity as (
+    select learner_key,
+           cast(date_trunc('week', timezone('America/Sao_Paulo', occurred_at)) as date) as week
+    from learning_events
+    where learner_key is not null and action <> 'inactivity_flagged'
+),
+cohorts as (
+    select learner_key, min(week) as cohort_week from activity group by all
+),
+sizes as (
+    select cohort_week, count(*) as cohort_size from cohorts group by all
+),
+active as (
+    select c.cohort_week, (a.week - c.cohort_week) // 7 as week_number,
+           count(distinct a.learner_key) as active_learners
+    from activity a
+    join cohorts c using (learner_key)
+    group by all
+)
+select a.cohort_week, a.week_number, s.cohort_size, a.active_learners,
+       a.active_learners / s.cohort_size as retention
+from active a
+join sizes s using (cohort_week);
+
+comment on view cohort_retention_weekly is
+    'Learners grouped by the week of their first activity (any course): how many were active in each week since (week_number 0 is the first week).';
+comment on column cohort_retention_weekly.retention is 'active_learners / cohort_size.';

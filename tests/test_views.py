@@ -1,0 +1,145 @@
+"""The analytics views on a small scenario whose answers are worked out by hand.
+
+T0 is Wednesday 2024-01-10 12:00 UTC, 09:00 in the reporting zone (America/Sao_Paulo,
+UTC-3): local day 2024-01-10, in the week starting Monday 2024-01-08.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from msgspec.structs import replace
+
+from consumer.rows import Batch, DeadLetter, Decoded
+from consumer.store import Store
+from tests.test_store import T0, learn, raw
+
+DAY = 24 * 60
+C1 = "alpaclass:c1"
+EVENTS = [  # (learner, action, minutes after T0, lesson)
+    ("a@x", "lesson_completed", 0, "l1"),
+    ("a@x", "lesson_favorited", 1, "l1"),
+    ("a@x", "lesson_rated", 2, "l1"),
+    ("a@x", "comment_created", 3, "l1"),
+    ("b@x", "lesson_completed", DAY, "l1"),
+    ("b@x", "lesson_favorited", DAY, "l2"),
+    ("b@x", "lesson_uncompleted", 2 * DAY, "l1"),
+    ("b@x", "lesson_unfavorited", 3 * DAY, "l2"),
+    ("b@x", "lesson_seen", 3 * DAY, "l2"),
+    ("c@x", "course_seen", 20 * DAY, None),
+]
+
+
+@pytest.fixture(scope="module")
+def store() -> Store:
+    db = Store(":memory:")
+    batch = Batch()
+    for i, (learner, action, minutes, lesson) in enumerate(EVENTS):
+        row = learn(f"e{i}", i, action, minutes, learner=learner, course=C1,
+                    lesson=f"alpaclass:{lesson}" if lesson else None)
+        if action == "lesson_rated":
+            row = replace(row, rating=4.0)
+        batch.add(0, i, Decoded(raw(f"e{i}", i), [row], [], None))
+    n = len(EVENTS)
+    batch.add(0, n, Decoded(replace(raw("eduzz:new", n), event_type="brand.new"), [], [], None))
+    batch.add(0, n + 1, Decoded(None, [], [], DeadLetter(0, n + 1, T0, "toolzz", "invalid_json",
+                                                         "x", b"{")))
+    db.write(batch, "t")
+    return db
+
+
+def rows(store: Store, sql: str) -> list[tuple[object, ...]]:
+    return store.query(sql)[1]
+
+
+def test_lesson_funnel_counts_current_completions_and_active_learners(store):
+    assert rows(store, """select course_key, lesson_key, learners_completed, learners_seen,
+                                 round(share_of_course_learners, 4)
+                          from lesson_funnel order by lesson_key""") == [
+        (C1, "alpaclass:l1", 1, 2, round(1 / 3, 4)),  # b un-completed l1 later
+        (C1, "alpaclass:l2", 0, 1, 0.0)]
+
+
+def test_lesson_engagement_uses_current_favourites(store):
+    assert rows(store, """select lesson_key, completions, favorites, ratings, avg_rating,
+                                 comments from lesson_engagement order by lesson_key""") == [
+        ("alpaclass:l1", 1, 1, 1, 4.0, 1),
+        ("alpaclass:l2", 0, 0, 0, None, 0)]  # b un-favourited l2
+
+
+def test_at_risk_is_measured_from_the_newest_event_after_aggregating(store):
+    # c was active on the newest day (T0 + 20 days): not at risk
+    assert rows(store, """select learner_key, course_key, last_activity_at, days_inactive
+                          from at_risk_learners order by learner_key""") == [
+        ("a@x", C1, T0 + timedelta(minutes=3), 19),
+        ("b@x", C1, T0 + timedelta(days=3), 17)]
+
+
+def test_engagement_daily_in_the_reporting_zone_with_trailing_windows(store):
+    assert rows(store, "select day, dau, wau, mau, events from engagement_daily "
+                       "order by day") == [
+        (date(2024, 1, 10), 1, 1, 1, 4),
+        (date(2024, 1, 11), 1, 2, 2, 2),
+        (date(2024, 1, 12), 1, 2, 2, 1),
+        (date(2024, 1, 13), 1, 2, 2, 2),
+        (date(2024, 1, 30), 1, 1, 3, 1)]  # a and b are outside the week, inside the month
+
+
+def test_cohort_retention_weekly_by_first_active_week(store):
+    assert rows(store, """select cohort_week, week_number, cohort_size, active_learners,
+                                 retention from cohort_retention_weekly
+                          order by cohort_week, week_number""") == [
+        (date(2024, 1, 8), 0, 2, 2, 1.0),
+        (date(2024, 1, 29), 0, 1, 1, 1.0)]
+
+
+def test_a_day_boundary_in_the_reporting_zone_not_utc():
+    db = Store(":memory:")
+    late = T0.replace(hour=2)  # 2024-01-10 02:00 UTC is 2024-01-09 23:00 in Sao Paulo
+    b = Batch()
+    row = replace(learn("e0", 0, "course_seen", course=C1), occurred_at=late)
+    b.add(0, 0, Decoded(raw("e0", 0), [row], [], None))
+    db.write(b, "t")
+    assert rows(db, "select day from engagement_daily") == [(date(2024, 1, 9),)]
+
+
+def test_pipeline_health_per_source(store):
+    assert rows(store, """select source, events, last_received_at, dead_letters,
+                                 unknown_events from pipeline_health order by source""") == [
+        ("eduzz", len(EVENTS) + 1, T0, 0, 1),
+        ("toolzz", 0, None, 1, 0)]
+
+
+CONTRACT_VIEWS = ["learner_course_progress", "course_funnel", "lesson_funnel",
+                  "engagement_daily", "at_risk_learners", "cohort_retention_weekly",
+                  "lesson_engagement", "unknown_events", "pipeline_health"]
+
+
+def every_view(order: list[int]) -> dict[str, list[tuple[object, ...]]]:
+    """Every contract view after the scenario's events arrive in `order`."""
+    db = Store(":memory:")
+    batch = Batch()
+    for offset, i in enumerate(order):
+        learner, action, minutes, lesson = EVENTS[i]
+        row = learn(f"e{i}", offset, action, minutes, learner=learner, course=C1,
+                    lesson=f"alpaclass:{lesson}" if lesson else None)
+        if action == "lesson_rated":
+            row = replace(row, rating=4.0)
+        batch.add(0, offset, Decoded(raw(f"e{i}", offset), [row], [], None))
+    db.write(batch, "t")
+    return {view: rows(db, f"select * from {view} order by all") for view in CONTRACT_VIEWS}
+
+
+def test_every_view_gives_the_same_answer_whatever_the_arrival_order():
+    import random
+
+    natural = list(range(len(EVENTS)))
+    expected = every_view(natural)
+    assert all(expected[v] for v in CONTRACT_VIEWS if v != "unknown_events")
+    shuffler = random.Random(20261125)
+    for _ in range(5):
+        order = natural[:]
+        shuffler.shuffle(order)
+        assert every_view(order) == expected, order
+    assert every_view(natural[::-1]) == expected
