@@ -22,8 +22,9 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
     assert names == sorted(p.name for p in SQL_DIR.glob("*.sql"))
     for name, text in schema_files():
         assert re.match(r"^\d\d_[a-z_]+\.sql$", name), name
-        creates = re.findall(r"^create (?:table if not exists|or replace view) (\w+)", text,
-                             re.MULTILINE)
+        creates = re.findall(
+            r"^create (?:table if not exists|or replace view|or replace macro) (\w+)", text,
+            re.MULTILINE)
         assert len(creates) == 1, f"{name} must create exactly one object"
         assert name[3:-4] == creates[0], f"{name} should be named for {creates[0]}"
     con = duckdb.connect()

@@ -143,3 +143,37 @@ def test_every_view_gives_the_same_answer_whatever_the_arrival_order():
         shuffler.shuffle(order)
         assert every_view(order) == expected, order
     assert every_view(natural[::-1]) == expected
+
+
+def test_at_risk_macro_sees_the_state_as_it_was(store):
+    # Ten days after T0: a (last active T0+3m) and b (T0+3d) were idle 9 and 7 days.
+    as_of = "2024-01-20 12:00:00+00"
+    assert rows(store, f"select learner_key, days_inactive from at_risk('{as_of}', 7) "
+                       "order by 1") == [("a@x", 9), ("b@x", 7)]
+    assert rows(store, f"select learner_key from at_risk('{as_of}', 8)") == [("a@x",)]
+    # c's event (T0 + 20 days) is after as_of: c did not exist yet.
+    assert rows(store, "select count(*) from at_risk('2024-01-10 11:00:00+00', 0)") == [(0,)]
+    # Same threshold at the newest event gives the view's answer.
+    assert rows(store, "select * from at_risk('2024-01-30 12:00:00+00', 7) order by all") == \
+        rows(store, "select * from at_risk_learners order by all")
+
+
+def test_late_events_and_freshness(store):
+    # Every scenario event was received at T0, never more than a day after it occurred.
+    assert rows(store, "select count(*) from late_events") == [(0,)]
+    assert rows(store, """select source, event_type, events, source_dead_letters,
+                                 round(source_dead_letter_rate, 4) from freshness
+                          order by all""") == [
+        ("eduzz", "alpaclass.x", len(EVENTS), 0, 0.0),
+        ("eduzz", "brand.new", 1, 0, 0.0)]
+
+
+def test_late_event_is_listed():
+    db = Store(":memory:")
+    b = Batch()
+    row = learn("e0", 0, "course_seen", course=C1)  # occurred at T0, received at T0
+    b.add(0, 0, Decoded(replace(raw("e0", 0), received_at=T0 + timedelta(days=3)), [row], [],
+                        None))
+    db.write(b, "t")
+    assert rows(db, "select event_uid, delay from late_events") == [
+        ("e0", timedelta(days=3))]
