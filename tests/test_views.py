@@ -113,7 +113,9 @@ def test_pipeline_health_per_source(store):
 
 CONTRACT_VIEWS = ["learner_course_progress", "course_funnel", "lesson_funnel",
                   "engagement_daily", "at_risk_learners", "cohort_retention_weekly",
-                  "lesson_engagement", "unknown_events", "pipeline_health"]
+                  "lesson_engagement", "unknown_events", "pipeline_health",
+                  "time_to_complete", "completion_buckets", "stickiness", "late_events",
+                  "freshness"]
 
 
 def every_view(order: list[int]) -> dict[str, list[tuple[object, ...]]]:
@@ -136,7 +138,8 @@ def test_every_view_gives_the_same_answer_whatever_the_arrival_order():
 
     natural = list(range(len(EVENTS)))
     expected = every_view(natural)
-    assert all(expected[v] for v in CONTRACT_VIEWS if v != "unknown_events")
+    assert all(expected[v] for v in CONTRACT_VIEWS
+               if v not in ("unknown_events", "time_to_complete", "late_events"))
     shuffler = random.Random(20261125)
     for _ in range(5):
         order = natural[:]
@@ -177,3 +180,30 @@ def test_late_event_is_listed():
     db.write(b, "t")
     assert rows(db, "select event_uid, delay from late_events") == [
         ("e0", timedelta(days=3))]
+
+
+def test_stickiness_and_completion_buckets(store):
+    # The 30 days up to T0 + 20 days hold every scenario event: a 1 day, b 3, c 1.
+    assert rows(store, "select * from stickiness order by 1") == [
+        ("a@x", 1), ("b@x", 3), ("c@x", 1)]
+    # c1's known lessons: l1 and l2. a has l1 completed now (50%); b and c none.
+    assert rows(store, "select * from completion_buckets order by all") == [
+        (C1, 0, 2), (C1, 50, 1)]
+
+
+def test_time_to_complete_median_and_p90():
+    db = Store(":memory:")
+    b = Batch()
+    for i, (learner, action, minutes) in enumerate([
+            ("x@x", "course_seen", 0), ("x@x", "course_completed", 2 * DAY),
+            ("y@x", "course_seen", 0), ("y@x", "course_completed", 10 * DAY),
+            ("z@x", "course_seen", DAY), ("z@x", "course_completed", 4 * DAY),
+            ("w@x", "course_seen", 0), ("w@x", "course_completed", DAY),
+            ("w@x", "course_uncompleted", 2 * DAY)]):  # w is not complete now
+        b.add(0, i, Decoded(raw(f"e{i}", i), [learn(f"e{i}", i, action, minutes,
+                                                    learner=learner, course=C1)], [], None))
+    db.write(b, "t")
+    ((course, learners, median, p90),) = rows(db, "select * from time_to_complete")
+    assert (course, learners) == (C1, 3)
+    assert median == pytest.approx(3.0)  # of 2, 3 and 10 days
+    assert p90 == pytest.approx(3 + 0.8 * (10 - 3))

@@ -1,0 +1,20 @@
+create or replace view completion_buckets as
+-- A course's known lessons are those any event has named; a learner's share is the lessons
+-- completed now over that count, in 10% bins named by their lower bound (0, 10, ..., 100).
+with known as (
+    select course_key, count(distinct lesson_key) as lessons
+    from learning_events
+    where course_key is not null and lesson_key is not null
+    group by all
+)
+select p.course_key,
+       least(floor(p.lessons_completed / k.lessons * 10) * 10, 100)::integer as bucket,
+       count(*) as learners
+from learner_course_progress p
+join known k using (course_key)
+group by all;
+
+comment on view completion_buckets is
+    'Per course and 10% bin: learners whose share of the course''s known lessons completed now falls in the bin.';
+comment on column completion_buckets.bucket is
+    'Lower bound of the bin in percent: 0 means 0-9.99%, 100 means all known lessons.';

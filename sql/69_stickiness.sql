@@ -1,0 +1,18 @@
+create or replace view stickiness as
+-- Distinct active days per learner in the 30 days up to the newest event in the store
+-- (calendar days in America/Sao_Paulo), across all courses.
+with newest as (
+    select max(occurred_at) as newest from learning_events
+)
+select e.learner_key,
+       count(distinct cast(timezone('America/Sao_Paulo', e.occurred_at) as date))
+           as active_days_30d
+from learning_events e
+cross join newest n
+where e.learner_key is not null
+  and e.action <> 'inactivity_flagged'
+  and e.occurred_at > n.newest - interval 30 day
+group by all;
+
+comment on view stickiness is
+    'Per learner: distinct days with activity in the 30 days up to the newest event in the store.';
