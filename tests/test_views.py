@@ -207,3 +207,26 @@ def test_time_to_complete_median_and_p90():
     assert (course, learners) == (C1, 3)
     assert median == pytest.approx(3.0)  # of 2, 3 and 10 days
     assert p90 == pytest.approx(3 + 0.8 * (10 - 3))
+
+
+def test_engagement_macro_as_of_a_moment(store):
+    # 2024-01-13 15:00 UTC is noon on 2024-01-13 in Sao Paulo: b active that day, a in the week.
+    assert rows(store, "select * from engagement('2024-01-13 15:00:00+00')") == [
+        (C1, date(2024, 1, 13), 1, 2, 2)]
+    # At the newest event it agrees with engagement_daily's last row.
+    assert rows(store, "select course_key, day, dau, wau, mau from "
+                       "engagement('2024-01-30 12:00:00+00')") == rows(
+        store, "select course_key, day, dau, wau, mau from engagement_daily "
+               "where day = date '2024-01-30'")
+
+
+def test_course_funnel_between_counts_only_the_window(store):
+    # [T0, T0 + 1 day + 1 minute): a's four events and b's completion of l1 (b un-completes
+    # it only on day 2, outside the window).
+    window = rows(store, "select * from course_funnel_between('2024-01-10 12:00:00+00', "
+                         "'2024-01-11 12:01:00+00')")
+    assert window == [(C1, 2, 0, 2, 2, 0, 0)]
+    # Over all time it is course_funnel.
+    assert rows(store, "select * from course_funnel_between('2000-01-01', '2100-01-01')") == \
+        rows(store, """select course_key, learners, enrolled, started, completed_lesson,
+                              completed_module, completed_course from course_funnel""")
