@@ -230,3 +230,28 @@ def test_course_funnel_between_counts_only_the_window(store):
     assert rows(store, "select * from course_funnel_between('2000-01-01', '2100-01-01')") == \
         rows(store, """select course_key, learners, enrolled, started, completed_lesson,
                               completed_module, completed_course from course_funnel""")
+
+
+def test_ordered_funnel_with_a_conversion_window():
+    db = Store(":memory:")
+    journeys = [  # learner, action, days after T0
+        ("p@x", "enrolled", 0), ("p@x", "lesson_started", 1), ("p@x", "lesson_completed", 2),
+        ("p@x", "course_completed", 3),
+        ("q@x", "enrolled", 0), ("q@x", "course_seen", 1),
+        ("q@x", "lesson_completed", 10),  # after q's 7-day window closed: dropped at step 3
+        ("r@x", "enrolled", 28),  # window open until day 35, as_of is day 30: in_window
+        ("s@x", "lesson_completed", 0), ("s@x", "enrolled", 1), ("s@x", "course_seen", 2),
+        ("u@x", "course_seen", 5),  # never enrolled: not in the funnel
+    ]
+    b = Batch()
+    for i, (learner, action, days) in enumerate(journeys):
+        b.add(0, i, Decoded(raw(f"e{i}", i), [learn(f"e{i}", i, action, days * DAY,
+                                                    learner=learner, course=C1)], [], None))
+    db.write(b, "t")
+    as_of = (T0 + timedelta(days=30)).isoformat()
+    got = rows(db, f"select * from ordered_funnel(7, '{as_of}') order by step_number")
+    assert got == [
+        (C1, 1, "enrolled", 4, 0, 0, None),
+        (C1, 2, "started", 3, 1, 0, 0.75),
+        (C1, 3, "completed_lesson", 1, 0, 2, pytest.approx(1 / 3)),  # s's lesson came first
+        (C1, 4, "completed_course", 1, 0, 0, 1.0)]
