@@ -10,6 +10,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +21,7 @@ from consumer.broker import EmbeddedBroker, free_port
 from consumer.settings import ConsumerSettings
 from consumer.store import Store
 from consumer.worker import Worker, ensure_topic
-from ingest.app import create_app
+from ingest.app import create_app, server_args
 from ingest.settings import IngestSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -113,18 +114,27 @@ async def wait_ready(base_url: str, timeout: float = 20.0) -> None:
     raise AssertionError(f"receiver at {base_url} never became ready")
 
 
+@asynccontextmanager
+async def serving(settings: IngestSettings, ready: bool = True):
+    """A receiver with `settings` on its port; yields its base URL."""
+    runner = web.AppRunner(create_app(settings), **server_args(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        if ready:
+            await wait_ready(url)
+        yield url
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def receiver(ingest_settings: IngestSettings) -> AsyncIterator[str]:
     """The real aiohttp receiver on a free port; yields its base URL once ready."""
     await ensure_topic(ingest_settings.bootstrap, ingest_settings.topic, 3)
-    runner = web.AppRunner(create_app(ingest_settings), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", ingest_settings.port)
-    await site.start()
-    url = f"http://127.0.0.1:{ingest_settings.port}"
-    await wait_ready(url)
-    yield url
-    await runner.cleanup()
+    async with serving(ingest_settings) as url:
+        yield url
 
 
 class RunningConsumer:

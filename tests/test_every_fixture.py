@@ -13,15 +13,12 @@ import json
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from consumer.broker import free_port
 from consumer.settings import ConsumerSettings
-from consumer.store import Store
-from consumer.worker import Worker
-from ingest.app import create_app
 from ingest.settings import IngestSettings
-from tests.conftest import FIXTURES, SECRET, TOKEN, post, source_of, wait_ready
+from tests.conftest import FIXTURES, SECRET, TOKEN, RunningConsumer, post, serving, source_of
 from tests.test_commerce import EXPECTED as COMMERCE
 
 ALPA = "alpaclass:046d47672cf6212d201d6e8b0c191e73"
@@ -109,30 +106,18 @@ async def run_round(bootstrap: str, names: list[str], data_dir: Path) -> dict[st
                                          session_timeout_ms=2000)
     ingest = IngestSettings(port=free_port(), bootstrap=bootstrap, topic=topic,
                             eduzz_secrets=SECRET, toolzz_token=TOKEN)
-    store = Store(consumer_settings.db_path)
-    worker = Worker(consumer_settings, store)
-    ready = asyncio.Event()
-    task = asyncio.create_task(worker.run(on_ready=ready.set))
-    await asyncio.wait_for(ready.wait(), 30)
-    runner = web.AppRunner(create_app(ingest))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", ingest.port).start()
-    url = f"http://127.0.0.1:{ingest.port}"
+    consumer = RunningConsumer(consumer_settings)
+    await consumer.start()
+    store = consumer.store
     try:
-        await wait_ready(url)
-        async with ClientSession() as http:
+        async with serving(ingest) as url, ClientSession() as http:
             for name in names:
                 status, text = await post(http, url, source_of(name),
                                           (FIXTURES / f"{name}.json").read_bytes())
                 assert status == 200, (name, text)
-        for _ in range(600):
-            if worker.stored >= len(names) or task.done():
-                break
-            await asyncio.sleep(0.05)
+        await consumer.wait_for_events(len(names))
     finally:
-        await runner.cleanup()
-        worker.stop()
-        await asyncio.wait_for(task, 30)
+        await consumer.stop()
     by_uid = {event_uid(n): n for n in names}
     landed: dict[str, dict] = {n: {"raw": [], "learning_events": [], "commerce_events": []}
                                for n in names}

@@ -38,10 +38,10 @@ from tests.conftest import (
     fixture,
     logged_process,
     post,
+    serving,
     source_of,
     wait_ready,
 )
-from tests.test_receiver import serving
 
 CONSUMER = [sys.executable, "-m", "consumer"]
 

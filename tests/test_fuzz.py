@@ -38,8 +38,8 @@ from consumer.records import EDUZZ_TYPES, TOOLZZ_TYPES, Decoder, Message
 from consumer.settings import ConsumerSettings
 from consumer.store import read
 from consumer.worker import ensure_topic
-from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process
-from tests.test_receiver import serving, settings_for
+from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process, serving
+from tests.test_receiver import settings_for
 
 with warnings.catch_warnings():
     # On a failing example Hypothesis's pytest plugin imports libcst (to suggest a patch),

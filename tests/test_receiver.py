@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 import aiohttp
-from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
 from consumer.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
-from ingest.app import create_app, server_args
 from ingest.settings import IngestSettings
-from tests.conftest import SECRET, TOKEN, fixture, post, signed, wait_ready
+from tests.conftest import SECRET, TOKEN, fixture, post, serving, signed, wait_ready
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -> list:
@@ -31,21 +28,6 @@ async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -
         return records
     finally:
         await reader.stop()
-
-
-@asynccontextmanager
-async def serving(settings: IngestSettings, ready: bool = True):
-    """A receiver with `settings` on its port; yields its base URL."""
-    runner = web.AppRunner(create_app(settings), **server_args(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    url = f"http://127.0.0.1:{settings.port}"
-    try:
-        if ready:
-            await wait_ready(url)
-        yield url
-    finally:
-        await runner.cleanup()
 
 
 def settings_for(broker: EmbeddedBroker, topic: str, **changes) -> IngestSettings:
