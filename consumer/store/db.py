@@ -1,4 +1,4 @@
-"""The DuckDB store: schema from sql/, one transaction per batch. The only duckdb importer."""
+"""The writing side of the store: one connection, one transaction per batch."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,24 +15,10 @@ from msgspec.structs import astuple
 
 from consumer.identity import same_event
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow, Written
+from consumer.store.schema import apply_schema
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
-
-
-def schema_files() -> list[tuple[str, str]]:
-    """(name, SQL) of every file in sql/, in apply order."""
-    files = [f for f in resources.files("sql").iterdir() if f.name.endswith(".sql")]
-    return [(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)]
-
-
-def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or update every table and view; safe to run on every start."""
-    for name, text in schema_files():
-        try:
-            con.execute(text)
-        except duckdb.Error as exc:
-            raise RuntimeError(f"sql/{name} failed: {exc}") from exc
 
 
 class Store:
@@ -188,13 +173,3 @@ Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
 
 def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
     return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
-
-
-def read(path: str | Path, sql: str) -> tuple[list[str], list[Rowtuple]]:
-    """Run one query on a closed store file, opened read-only; (column names, rows)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        cur = con.execute(sql)
-        return [d[0] for d in cur.description], cur.fetchall()
-    finally:
-        con.close()
