@@ -1,4 +1,4 @@
-"""The `learnstream` command: consume, ingest, broker, up, demo."""
+"""The `learnstream` command: consume, ingest, broker, up, demo; report, sql, export."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from consumer import catalog, launcher, logs, repair
+from consumer import catalog, export, launcher, logs, query, repair, report
 from consumer.broker import EmbeddedBroker
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Store
@@ -28,6 +28,9 @@ commands:
   rebuild   re-derive learning_events and commerce_events from raw_events (no Kafka)
   replay-dead-letters
             re-decode dead letters with the current code; those that decode move
+  report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
+  sql       one query on the snapshot: a table, or --format csv|json
+  export    every table and view of the snapshot to --format parquet|csv files
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
 with a LEARNSTREAM_* environment variable (see the README's configuration table).
@@ -47,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
-        "replay-dead-letters": replay_main}
+        "replay-dead-letters": replay_main,
+        "report": report.main, "sql": query.main, "export": export.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -103,7 +107,8 @@ async def _consume(settings: ConsumerSettings) -> None:
         loop.add_signal_handler(sig, worker.stop)
 
     def ready() -> None:
-        print(f"consumer ready: {settings.db_path}", flush=True)
+        print(f"consumer ready: {settings.db_path} (readers: {settings.snapshot_path})",
+              flush=True)
 
     try:
         await worker.run(on_ready=ready)
@@ -140,7 +145,8 @@ def up_main(argv: Sequence[str]) -> None:
         sys.exit(f"learnstream up: {refusal}")
     stack = launcher.Stack(settings)
     try:
-        asyncio.run(launcher.run_until_signal(
-            stack, lambda s: print(f"ready: {s.url}", flush=True)))
+        asyncio.run(launcher.run_until_signal(stack, lambda s: print(
+            f"ready: {s.url}\nsnapshot for readers: {launcher.snapshot_path(settings)}",
+            flush=True)))
     except launcher.ChildFailed as exc:
         sys.exit(f"learnstream up: {exc}")

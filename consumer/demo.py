@@ -20,7 +20,7 @@ import msgspec
 
 from consumer import launcher, logs, store
 from consumer.broker import free_port
-from consumer.settings import LauncherSettings, load
+from consumer.settings import SNAPSHOT_FILE, LauncherSettings, load
 
 
 def demo_main(argv: Sequence[str]) -> None:
@@ -49,7 +49,8 @@ def demo_main(argv: Sequence[str]) -> None:
     for name, status in statuses:
         print(f"  POST {name:60} -> {status}")
     _print_results(launcher.db_path(settings))
-    print(f"\nExplore: duckdb.connect({str(launcher.db_path(settings))!r}, read_only=True)")
+    print(f"\nExplore: learnstream report --data-dir {data_dir}, or "
+          f"duckdb.connect({str(Path(data_dir) / SNAPSHOT_FILE)!r}, read_only=True)")
     failed = [name for name, status in statuses if status != 200]
     if failed or len(statuses) != len(samples()):
         sys.exit(f"learnstream demo: {len(failed)} of {len(samples())} posts were not accepted")

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from consumer.broker import EmbeddedBroker, die_with_parent
-from consumer.settings import LauncherSettings
+from consumer.settings import SNAPSHOT_FILE, LauncherSettings
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,11 @@ class Stack:
 def db_path(settings: LauncherSettings) -> Path:
     """The consumer's DuckDB file under the launcher's data dir."""
     return Path(settings.data_dir) / "learnstream.duckdb"
+
+
+def snapshot_path(settings: LauncherSettings) -> Path:
+    """The read-only copy the consumer publishes for readers while it runs."""
+    return Path(settings.data_dir) / SNAPSHOT_FILE
 
 
 async def run_until_signal(stack: Stack, on_ready: Callable[[Stack], None]) -> None:

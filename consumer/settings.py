@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +14,7 @@ import msgspec
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+SNAPSHOT_FILE = "analytics.duckdb"
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +30,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
     store_retries: Annotated[int, msgspec.Meta(ge=0)] = 5
+    snapshot_interval: Annotated[float, msgspec.Meta(ge=0)] = 10.0  # 0 = no snapshot
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
     log_level: str = "INFO"
@@ -45,6 +47,11 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     def db_path(self) -> Path:
         """The DuckDB file the consumer owns."""
         return Path(self.data_dir) / "learnstream.duckdb"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The read-only copy published for readers while the consumer owns db_path."""
+        return Path(self.data_dir) / SNAPSHOT_FILE
 
     def zones(self) -> dict[str, ZoneInfo]:
         """Zone of zoneless timestamps per source."""
@@ -66,6 +73,18 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
 
 
+class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream report`, `sql`, `export`: read the snapshot the consumer publishes."""
+
+    data_dir: str = "./data"
+    snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The snapshot file to read."""
+        return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
+
+
 class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream broker`: the embedded Tansu broker alone (memory only)."""
 
@@ -78,13 +97,15 @@ HELP = {
     "bootstrap": "Kafka bootstrap HOST:PORT list",
     "topic": "Kafka topic of raw webhooks",
     "group": "Kafka consumer group (offsets are also committed there for lag tools)",
-    "data_dir": "directory of learnstream.duckdb",
+    "data_dir": "directory of learnstream.duckdb and its snapshot analytics.duckdb",
     "partitions": "partitions when the consumer creates the topic",
     "batch_max_records": "most records per getmany batch (one DuckDB transaction)",
     "poll_timeout_ms": "getmany wait when the topic is idle",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
     "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
     "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
+    "snapshot_interval": "seconds between refreshes of <data-dir>/analytics.duckdb (0 = none)",
+    "snapshot": "snapshot file to read; empty: <data-dir>/analytics.duckdb",
     "eduzz_zone": "time zone of zoneless Eduzz timestamps",
     "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
@@ -95,7 +116,7 @@ HELP = {
     "broker_port": "embedded broker port",
 }
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings)
+S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings, ReaderSettings)
 
 
 def env_name(field: str) -> str:
@@ -118,14 +139,24 @@ def parser_for(cls: type[S], prog: str) -> argparse.ArgumentParser:
 def load(cls: type[S], argv: Sequence[str], prog: str,
          environ: Mapping[str, str] = os.environ) -> S:
     """Settings from `environ`, overridden by flags; a bad value exits naming the variable."""
+    return load_with_args(cls, argv, prog, lambda _: None, environ)[0]
+
+
+def load_with_args(cls: type[S], argv: Sequence[str], prog: str,
+                   add_arguments: Callable[[argparse.ArgumentParser], None],
+                   environ: Mapping[str, str] = os.environ) -> tuple[S, argparse.Namespace]:
+    """`load`, for a command that also takes arguments of its own (a query, a format): those
+    are per run, not settings, so they have no variable; (settings, all parsed arguments)."""
     parser = parser_for(cls, prog)
-    given = vars(parser.parse_args(list(argv)))
+    add_arguments(parser)
+    args = parser.parse_args(list(argv))
     fields = msgspec.structs.fields(cls)
+    given = {f.name: getattr(args, f.name) for f in fields}
     values: dict[str, object] = {f.name: environ[env_name(f.name)] for f in fields
                                  if env_name(f.name) in environ}
     values.update({k: v for k, v in given.items() if v is not None})
     try:
-        return msgspec.convert(values, cls, strict=False)
+        return msgspec.convert(values, cls, strict=False), args
     except (msgspec.ValidationError, ValueError) as exc:
         field = str(exc).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(exc) else ""
         where = f"--{field.replace('_', '-')} / {env_name(field)}" if field else "settings"

@@ -16,6 +16,7 @@ from consumer.records import Decoder, Message
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
+from consumer.snapshot import Snapshots
 from consumer.store import Error as StoreError
 from consumer.store import Store
 
@@ -54,6 +55,7 @@ class Worker:
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
         self.in_hand = asyncio.Lock()  # held from poll result to commit
+        self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval)
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -74,11 +76,14 @@ class Worker:
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
         try:
+            await self.snapshots.maybe(self.consumed)  # readers have a file once we are ready
             if on_ready is not None:
                 on_ready()
             while not self._stop.is_set():
                 await self._poll_once(consumer)
+                await self.snapshots.maybe(self.consumed)  # between batches, never during one
             await self._drain(consumer)
+            await self.snapshots.final(self.consumed)
         finally:
             await consumer.stop()
 

@@ -159,6 +159,16 @@ class Store:
             cur = self._con.execute(sql, list(params))
             return [d[0] for d in cur.description], cur.fetchall()
 
+    @contextmanager
+    def frozen(self, as_of: datetime) -> Iterator[Path]:
+        """Record `as_of` in `snapshots`, fold the WAL into the file and hold the lock: until
+        exit the file alone is the whole store and nothing writes to it, so a copy is complete.
+        Yields the file's path."""
+        with self._lock:
+            self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
+            self._con.execute("checkpoint")
+            yield Path(self.path)
+
     def close(self) -> None:
         """Checkpoint and close; the file can then be opened by readers."""
         with self._lock:

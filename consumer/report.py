@@ -1,0 +1,86 @@
+"""`learnstream report`: funnel, engagement and at-risk learners from the snapshot, as tables
+in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from datetime import UTC
+
+from rich.console import Console
+
+from consumer.store import ReadOnly
+from consumer.terminal import fail, open_snapshot, query, settings_and_args, table
+
+PROG = "learnstream report"
+# `$1` is the course (NULL: every course), `$2` the most rows shown; the last column, the
+# number of rows there would be without the limit, is not shown.
+FUNNEL = """
+    select course_key as course, course_name as name, learners, enrolled, started,
+           completed_lesson as lesson, completed_module as module, completed_course as done,
+           round(100 * completed_course / nullif(learners, 0), 1) as "done %",
+           count(*) over () as total
+    from course_funnel where $1::varchar is null or course_key = $1
+    order by learners desc, course_key limit $2"""
+# The day of the newest event, not today: a snapshot of past data still reads sensibly.
+ENGAGEMENT = """
+    select e.course_key as course, c.course_name as name, e.day, e.dau, e.wau, e.mau,
+           count(*) over () as total
+    from engagement((select max(occurred_at) from learning_events)) e
+    left join courses c using (course_key)
+    where $1::varchar is null or e.course_key = $1
+    order by e.mau desc, e.course_key limit $2"""
+AT_RISK = """
+    select learner_key as learner, course_key as course,
+           cast(timezone('America/Sao_Paulo', last_activity_at) as date) as last_active,
+           days_inactive, count(*) over () as total
+    from at_risk_learners where $1::varchar is null or course_key = $1
+    order by days_inactive desc, learner_key, course_key limit $2"""
+SECTIONS = (
+    ("Funnel: learners enrolled, started, with >= 1 lesson, >= 1 module, course done",
+     FUNNEL, "no course"),
+    ("Engagement: learners active on the newest event's day (dau), its 7 (wau) and 30 days "
+     "(mau)", ENGAGEMENT, "nobody active in the 30 days up to the newest event"),
+    ("At risk: inactive over 7 days before the newest event, course not done", AT_RISK,
+     "nobody"),
+)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--course", metavar="KEY", help="one course (a course_key, e.g. "
+                        "alpaclass:123); default: every course")
+    parser.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="most rows per table (default: 20)")
+
+
+def main(argv: Sequence[str]) -> None:
+    """`learnstream report [--snapshot PATH] [--course KEY] [--limit N]`."""
+    settings, args = settings_and_args(argv, PROG, _add_arguments)
+    if args.limit < 1:
+        fail(PROG, "--limit must be at least 1", 2)
+    with open_snapshot(settings, PROG) as db:
+        if args.course is not None and not query(
+                db, PROG, "select 1 from courses where course_key = $1", [args.course])[1]:
+            fail(PROG, f"no course {args.course!r} in {db.path} "
+                       "(learnstream sql \"select course_key from courses\" lists them)")
+        console = Console()
+        console.print(_freshness(db))
+        for title, sql, empty in SECTIONS:
+            columns, rows = query(db, PROG, sql, [args.course, args.limit])
+            total = rows[0][-1] if rows else 0
+            caption = empty if not rows else (
+                f"{len(rows)} of {total}; --limit N shows more" if total > len(rows) else None)
+            console.print(table(columns[:-1], [r[:-1] for r in rows], console.width,
+                                title, caption))
+
+
+def _freshness(db: ReadOnly) -> str:
+    """Which file, as of when, holding what."""
+    rows = query(db, PROG, "select as_of, age_seconds, events, dead_letters "
+                           "from snapshot_info")[1]
+    if not rows:  # a consumer's own file, read after it stopped
+        return f"{db.path}: not a snapshot (no as_of)"
+    as_of, age, events, dead = rows[0]
+    return (f"{db.path}: as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC "
+            f"({age:.0f} s ago), {events} events, "
+            f"{dead} dead letters")

@@ -1,0 +1,97 @@
+"""The read-only snapshot readers open while the consumer owns the store.
+
+DuckDB lets one process write a file or many read it, never both; so between batches the
+consumer copies its checkpointed file beside the snapshot and renames the copy over it. A
+reader sees the old file or the new one, never a part of either, and one that has the old
+file open keeps reading it (a POSIX rename leaves its inode alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from consumer.store import Error as StoreError
+from consumer.store import Store
+
+log = logging.getLogger(__name__)
+MAX_SHARE = 0.1  # most of the consumer's time snapshots may take
+
+
+class Published(NamedTuple):
+    """One snapshot: when it was taken, how long it took, its size."""
+
+    as_of: datetime
+    seconds: float
+    size: int
+
+
+def publish(store: Store, dest: Path) -> Published:
+    """Copy the store to `dest` atomically. Blocking: run it off the event loop, between
+    batches (it holds the store's lock while it copies)."""
+    started = time.perf_counter()
+    tmp = dest.with_name(dest.name + ".tmp")
+    as_of = datetime.now(UTC)
+    tmp.unlink(missing_ok=True)  # left by a crash, and read-only: copyfile cannot open it
+    try:
+        with store.frozen(as_of) as source:
+            # Checkpointed under the lock: the file alone is complete and nothing writes to
+            # it until the copy is done. copyfile uses the kernel's copy (sendfile), no Python
+            # buffers. No fsync: a copy lost in a crash is made again at the next start.
+            shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o444)  # a copy: writes belong in the consumer's own file
+        # A WAL left by someone who opened the snapshot read-write would be replayed into
+        # the new file, which it does not belong to.
+        dest.with_name(dest.name + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Published(as_of, time.perf_counter() - started, dest.stat().st_size)
+
+
+class Snapshots:
+    """When to publish: at start, then at most every `interval` seconds while messages
+    arrive, and once more at shutdown. `interval` 0 turns snapshots off."""
+
+    def __init__(self, store: Store, dest: Path, interval: float) -> None:
+        self.store = store
+        self.dest = dest
+        self.interval = interval
+        self.enabled = interval > 0 and store.path != ":memory:"
+        self.taken = 0
+        self._due = 0.0  # monotonic time of the next snapshot
+        self._seen = -1  # messages consumed when the last one was taken; -1: none yet
+
+    async def maybe(self, consumed: int) -> None:
+        """Publish if the interval has elapsed and messages arrived since the last one."""
+        if self.enabled and consumed != self._seen and time.monotonic() >= self._due:
+            await self._take(consumed)
+
+    async def final(self, consumed: int) -> None:
+        """After the last batch: publish what the previous snapshot does not hold yet."""
+        if self.enabled and consumed != self._seen:
+            await self._take(consumed)
+
+    async def _take(self, consumed: int) -> None:
+        started = time.monotonic()
+        try:
+            p = await asyncio.to_thread(publish, self.store, self.dest)
+        except (OSError, StoreError) as exc:
+            # Readers keep the previous snapshot; ingestion matters more than the copy.
+            log.error("snapshot to %s failed (%s); retrying in %.0fs", self.dest, exc,
+                      self.interval)
+        else:
+            self._seen = consumed
+            self.taken += 1
+            log.info("snapshot %s: %.1f MB in %.3fs", self.dest, p.size / 1e6, p.seconds)
+        # The copy grows with the store and ingestion waits for it: once one takes more than
+        # MAX_SHARE of the interval (a store of several GB), the next waits longer, so
+        # snapshots never take more than that share of the consumer's time.
+        self._due = started + max(self.interval, (time.monotonic() - started) / MAX_SHARE)

@@ -1,0 +1,218 @@
+"""The read-only snapshot: complete, atomic, readable while the consumer writes (real DuckDB,
+real broker, a real reader process)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import stat
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import msgspec
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from consumer.settings import ConsumerSettings
+from consumer.snapshot import Snapshots, publish
+from consumer.store import Store
+from tests.conftest import RunningConsumer, fixture
+from tests.test_store import batch_of, learn, raw
+
+RELATIONS = """select table_name from duckdb_tables() where not internal
+               union all select view_name from duckdb_views() where not internal
+               order by 1"""
+
+
+def store_with(path: Path, events: int, first: int = 0) -> Store:
+    """A store holding `events` learning events (offsets from `first`) on topic "t"."""
+    store = Store(path)
+    store.write(batch_of(*((raw(f"e{i}", i), [learn(f"e{i}", i, "lesson_completed", i,
+                                                     lesson=f"l{i}")])
+                           for i in range(first, first + events))), "t")
+    return store
+
+
+def count(path: Path, sql: str) -> object:
+    """One value, read by a separate process: no connection of this one is reused."""
+    code = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(con.execute(sys.argv[2]).fetchone()[0])")
+    result = subprocess.run([sys.executable, "-c", code, str(path), sql], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_snapshot_holds_every_table_and_view_and_says_what_it_holds(tmp_path):
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    dest = tmp_path / "analytics.duckdb"
+    published = publish(store, dest)
+    # The writer still has its file open: the snapshot is another file, readable now.
+    snap = duckdb.connect(str(dest), read_only=True)
+    assert snap.execute(RELATIONS).fetchall() == store.query(RELATIONS)[1]
+    assert len(snap.execute(RELATIONS).fetchall()) > 25
+    for table in ("raw_events", "learning_events", "consumer_offsets"):
+        q = f"select * from {table} order by all"
+        assert snap.execute(q).fetchall() == store.query(q)[1], table
+    assert snap.execute("select * from course_funnel").fetchall() == store.query(
+        "select * from course_funnel")[1]
+    info = snap.execute("select as_of, events, learning_events, dead_letters, offsets "
+                        "from snapshot_info").fetchall()
+    assert info == [(published.as_of, 5, 5, 0, [{"topic": "t", "partition": 0,
+                                                   "next_offset": 5}])]
+    snap.close()
+    assert published.size == dest.stat().st_size > 0
+    assert not stat.S_IMODE(dest.stat().st_mode) & 0o222  # a copy nobody should write to
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "analytics.duckdb", "learnstream.duckdb"]  # no temporary copy left
+    store.close()
+
+
+def test_a_reader_holding_the_old_snapshot_keeps_reading_it_across_a_swap(tmp_path):
+    dest = tmp_path / "analytics.duckdb"
+    store = store_with(tmp_path / "learnstream.duckdb", 3)
+    publish(store, dest)
+    old = duckdb.connect(str(dest), read_only=True)
+    old_inode = dest.stat().st_ino
+    assert old.execute("select count(*) from raw_events").fetchone() == (3,)
+    store.write(batch_of(*((raw(f"e{i}", i), []) for i in range(3, 10))), "t")
+    publish(store, dest)
+    assert dest.stat().st_ino != old_inode  # swapped by rename, not rewritten in place
+    # The old reader still reads its file, whole and unchanged.
+    assert old.execute("select count(*) from raw_events").fetchone() == (3,)
+    assert old.execute("select events from snapshot_info").fetchone() == (3,)
+    # A new reader gets the new file (in another process: this one shares the old instance
+    # with `old` until it is closed, as the README says).
+    assert count(dest, "select count(*) from raw_events") == 10
+    old.close()
+    with duckdb.connect(str(dest), read_only=True) as new:
+        assert new.execute("select events from snapshot_info").fetchone() == (10,)
+    store.close()
+
+
+async def test_snapshots_are_taken_at_start_when_due_with_news_and_at_the_end(tmp_path):
+    store = store_with(tmp_path / "learnstream.duckdb", 1)
+    dest = tmp_path / "analytics.duckdb"
+    snaps = Snapshots(store, dest, interval=3600)
+    await snaps.maybe(consumed=0)  # the first: readers have a file from the start
+    assert snaps.taken == 1 and dest.exists()
+    await snaps.maybe(consumed=5)  # news, but the interval has not elapsed
+    assert snaps.taken == 1
+    await snaps.final(consumed=5)  # shutdown: what the last snapshot lacks is published
+    assert snaps.taken == 2
+    await snaps.final(consumed=5)  # nothing new since
+    assert snaps.taken == 2
+    often = Snapshots(store, dest, interval=0.01)
+    await often.maybe(0)
+    await often.maybe(1)  # news, but not due yet
+    assert often.taken == 1
+    for _ in range(200):  # due once the interval, or ten times the copy's time, has passed
+        await asyncio.sleep(0.05)
+        await often.maybe(1)
+        if often.taken == 2:
+            break
+    assert often.taken == 2
+    for _ in range(10):  # due again soon, but nothing arrived: the file would be the same
+        await asyncio.sleep(0.05)
+        await often.maybe(1)
+    assert often.taken == 2
+    off = Snapshots(store, tmp_path / "never.duckdb", interval=0)
+    await off.maybe(1)
+    await off.final(2)
+    assert off.taken == 0 and not (tmp_path / "never.duckdb").exists()
+    store.close()
+
+
+async def test_a_failed_snapshot_is_logged_and_consumption_goes_on(tmp_path, caplog):
+    store = store_with(tmp_path / "learnstream.duckdb", 1)
+    dest = tmp_path / "gone" / "analytics.duckdb"  # its directory does not exist
+    snaps = Snapshots(store, dest, interval=3600)
+    with caplog.at_level(logging.ERROR, logger="consumer.snapshot"):
+        await snaps.maybe(0)
+    assert snaps.taken == 0
+    assert [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert store.query("select count(*) from raw_events")[1] == [(1,)]  # store unharmed
+    store.close()
+
+
+READER = """
+import json, sys, time
+from datetime import UTC, datetime
+import duckdb
+path, reads = sys.argv[1], int(sys.argv[2])
+for _ in range(reads):
+    con = duckdb.connect(path, read_only=True)
+    as_of, events, learning = con.execute(
+        "select as_of, events, (select count(*) from learning_events) from snapshot_info"
+    ).fetchone()
+    con.close()
+    age = (datetime.now(UTC) - as_of).total_seconds()
+    print(json.dumps({"events": events, "learning": learning, "age": age}), flush=True)
+    time.sleep(0.2)
+"""
+
+
+def lesson_event(run: str, i: int) -> bytes:
+    """A distinct, valid AlpaClass lesson_finished event."""
+    body = json.loads(fixture("alpaclass/student_lesson_finished"))
+    body["id"] = f"{run}-{i}"
+    body["data"]["student"]["email"] = f"learner{i % 101}@example.com"
+    body["data"]["lesson"]["id"] = f"lesson-{i % 37}"
+    return json.dumps(body).encode()
+
+
+@pytest.mark.slow
+async def test_a_separate_reader_opens_the_snapshot_50_times_while_events_flow(
+        consumer_settings: ConsumerSettings):
+    """The issue's test: while the pipeline ingests continuously, a reader process opens
+    the snapshot 50 times without an error, its counts never go down, and the snapshot is
+    never older than the interval plus 2 s."""
+    interval = 1.0
+    settings = msgspec.structs.replace(consumer_settings, snapshot_interval=interval)
+    running = RunningConsumer(settings)
+    await running.start()  # the first snapshot exists once the consumer is ready
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=5)
+    await producer.start()
+    run, sent = uuid.uuid4().hex[:8], 0
+    headers = [("source", b"eduzz"), ("received_at", b"2024-07-01T12:00:00.000000Z")]
+
+    async def produce() -> None:
+        nonlocal sent
+        while True:  # about 400 events/s, until cancelled
+            for _ in range(20):
+                await producer.send(settings.topic, lesson_event(run, sent), headers=headers)
+                sent += 1
+            await asyncio.sleep(0.05)
+
+    flow = asyncio.create_task(produce())
+    try:
+        await running.wait_for_events(1)
+        reader = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", READER, str(settings.snapshot_path), "50",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(reader.communicate(), 120)
+    finally:
+        flow.cancel()
+        await asyncio.gather(flow, return_exceptions=True)
+        await producer.stop()
+        await running.stop()
+        running.store.close()
+    assert reader.returncode == 0, err.decode()
+    reads = [json.loads(line) for line in out.decode().splitlines()]
+    assert len(reads) == 50
+    events = [r["events"] for r in reads]
+    print(f"reads: 50, events seen {events[0]}..{events[-1]} of {sent} sent, "
+          f"max age {max(r['age'] for r in reads):.2f}s")
+    assert all(a <= b for a, b in itertools.pairwise(events)), events
+    assert all(r["learning"] == r["events"] for r in reads)  # one snapshot, consistent
+    assert events[-1] > events[0]  # events flowed and newer snapshots were read
+    assert max(r["age"] for r in reads) <= interval + 2, [r["age"] for r in reads]
+    # At shutdown the last snapshot holds everything stored.
+    with duckdb.connect(str(settings.snapshot_path), read_only=True) as final:
+        assert final.execute("select events from snapshot_info").fetchone() == (
+            running.worker.stored,)
