@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from consumer import catalog, launcher, logs, repair
@@ -28,6 +29,7 @@ commands:
   rebuild   re-derive learning_events and commerce_events from raw_events (no Kafka)
   replay-dead-letters
             re-decode dead letters with the current code; those that decode move
+  bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
 with a LEARNSTREAM_* environment variable (see the README's configuration table).
@@ -44,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "ingest":
         # The receiver is its own package and process; hand over without importing it.
         os.execv(sys.executable, [sys.executable, "-m", "ingest", *rest])
+    if command == "bench":
+        bench_main(rest)
+        return
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
@@ -51,6 +56,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
+
+
+def bench_main(argv: Sequence[str]) -> None:
+    """`learnstream bench [--quick]`: the benchmarks live with the tests, in a clone."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "tests" / "bench" / "run.py").is_file():
+        sys.exit("learnstream bench: the benchmarks need a clone of the repository "
+                 "(tests/bench/ is not installed with the package)")
+    os.chdir(root)
+    os.execve(sys.executable, [sys.executable, "-m", "tests.bench.run", *argv],
+              {**os.environ, "PYTHONPATH": str(root)})
 
 
 def demo_main(argv: Sequence[str]) -> None:
