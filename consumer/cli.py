@@ -112,7 +112,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 
 
 async def _consume(settings: ConsumerSettings) -> None:
-    db = await asyncio.to_thread(Store, settings.db_path)
+    db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
     worker = Worker(settings, db)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
