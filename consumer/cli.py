@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from consumer import catalog, export, launcher, logs, query, repair, report
@@ -31,6 +32,7 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
 with a LEARNSTREAM_* environment variable (see the README's configuration table).
@@ -47,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "ingest":
         # The receiver is its own package and process; hand over without importing it.
         os.execv(sys.executable, [sys.executable, "-m", "ingest", *rest])
+    if command == "bench":
+        bench_main(rest)
+        return
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
@@ -55,6 +60,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
+
+
+def bench_main(argv: Sequence[str]) -> None:
+    """`learnstream bench [--quick]`: the benchmarks live with the tests, in a clone."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "tests" / "bench" / "run.py").is_file():
+        sys.exit("learnstream bench: the benchmarks need a clone of the repository "
+                 "(tests/bench/ is not installed with the package)")
+    os.chdir(root)
+    os.execve(sys.executable, [sys.executable, "-m", "tests.bench.run", *argv],
+              {**os.environ, "PYTHONPATH": str(root)})
 
 
 def demo_main(argv: Sequence[str]) -> None:
@@ -100,7 +116,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 
 
 async def _consume(settings: ConsumerSettings) -> None:
-    db = await asyncio.to_thread(Store, settings.db_path)
+    db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
     worker = Worker(settings, db)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,6 +13,7 @@ import msgspec
 
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
+MEMORY = r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$"  # DuckDB's size syntax: 512MB, 1GB, 2GiB
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 SNAPSHOT_FILE = "analytics.duckdb"
 
@@ -31,6 +32,9 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
     store_retries: Annotated[int, msgspec.Meta(ge=0)] = 5
     snapshot_interval: Annotated[float, msgspec.Meta(ge=0)] = 10.0  # 0 = no snapshot
+    # DuckDB's buffer pool defaults to 80% of RAM and keeps what it read: bounded, the
+    # consumer's memory stays flat however large the store grows.
+    memory_limit: Annotated[str, msgspec.Meta(pattern=MEMORY)] = "1GB"
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
     log_level: str = "INFO"
@@ -103,6 +107,7 @@ HELP = {
     "poll_timeout_ms": "getmany wait when the topic is idle",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
     "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
+    "memory_limit": "DuckDB memory limit of the consumer (buffer pool, indexes), e.g. 512MB",
     "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
     "snapshot_interval": "seconds between refreshes of <data-dir>/analytics.duckdb (0 = none)",
     "snapshot": "snapshot file to read; empty: <data-dir>/analytics.duckdb",

@@ -125,6 +125,8 @@ def test_killed_launcher_leaves_no_process_behind(tmp_path):
     (["up", "--http-port", "70000"], {}, "--http-port / LEARNSTREAM_HTTP_PORT"),
     (["ingest", "--bootstrap", "127.0.0.1:abc"], {}, "--bootstrap / LEARNSTREAM_BOOTSTRAP"),
     (["consume"], {"LEARNSTREAM_BOOTSTRAP": "kafka"}, "--bootstrap / LEARNSTREAM_BOOTSTRAP"),
+    (["consume"], {"LEARNSTREAM_MEMORY_LIMIT": "lots"},
+     "--memory-limit / LEARNSTREAM_MEMORY_LIMIT"),
 ])
 def test_bad_setting_stops_start_up_naming_the_variable(args, env, message):
     result = run(*args, env=env)

@@ -252,3 +252,12 @@ def test_a_conflicting_message_read_twice_is_one_conflict():
     store.write(batch_of((first, []), (other, [])), "t")
     store.write(batch_of((first, []), (other, [])), "t")  # the same two messages again
     assert store.query("select count(*) from conflicting_duplicates")[1] == [(1,)]
+
+
+def test_the_memory_limit_reaches_duckdb(tmp_path):
+    store = Store(tmp_path / "m.duckdb", memory_limit="64MB")
+    try:
+        (limit,), = store.query("select current_setting('memory_limit')")[1]
+        assert limit == "61.0 MiB"  # DuckDB reports 64 MB (10^6) in MiB
+    finally:
+        store.close()

@@ -24,11 +24,12 @@ Error = duckdb.Error  # what a failed write raises, for callers that must not im
 class Store:
     """Owns the DuckDB connection; its methods may be called from any thread, one at a time."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(self.path)
+        self._con = duckdb.connect(
+            self.path, config={"memory_limit": memory_limit} if memory_limit else {})
         # A DuckDB connection is not safe for concurrent use, and the rebalance listener
         # reads offsets from the coordinator's task while a batch may be writing.
         self._lock = threading.RLock()

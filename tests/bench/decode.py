@@ -52,11 +52,9 @@ def typed_only(m: Message) -> object:
     return toolzz.SLUGS[envelope.event.slug].decoder.decode(envelope.data)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=200_000)
-    args = parser.parse_args()
-    messages = mix(args.events)
+def measure(events: int) -> dict[str, object]:
+    """The figures over `events` messages of the fixture mix."""
+    messages = mix(events)
     zone = ZoneInfo("America/Sao_Paulo")
     decoder = Decoder({"eduzz": zone, "toolzz": zone})
     outcomes = [decoder.decode(m) for m in messages[:len(list(FIXTURES.glob("*/*.json")))]]
@@ -69,6 +67,13 @@ def main() -> None:
               "untyped_json_decode_per_s": round(untyped), "typed_decode_only_per_s": round(typed),
               "decode_and_map_per_s": round(full), "ratio_to_untyped": round(full / untyped, 2),
               "ratio_to_typed_decode": round(full / typed, 2), "target_per_s": 500_000}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    result = measure(parser.parse_args().events)
     print(f"{'measure':32} {'value':>12}")
     for k, v in result.items():
         print(f"{k:32} {v:>12}")

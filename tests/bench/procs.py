@@ -1,0 +1,91 @@
+"""Processes for the benchmarks: start, wait until ready, sample memory, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def python(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    """`python -m ...` from the repository root, output to the caller's stderr."""
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **kw)  # type: ignore[call-overload]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Until GET `url` answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never answered 200")
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of `pid` in MB (`VmHWM` = its peak so far)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Peak:
+    """Samples the summed RSS of some processes every 0.1 s; `.mb` is the peak seen."""
+
+    def __init__(self, *pids: int) -> None:
+        self.pids, self.mb, self.samples = pids, 0.0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                now = sum(rss_mb(p) for p in self.pids)
+            except FileNotFoundError:
+                return
+            self.samples.append(now)
+            self.mb = max(self.mb, now)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return round(self.mb, 1)
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load(port: int, requests: int, connections: int = 64, rate: float = 0.0,
+         sources: str = "eduzz", seed: int = 1) -> dict[str, object]:
+    """Run the load generator process against 127.0.0.1:`port`; its JSON result."""
+    proc = python("-m", "tests.bench.load", "--port", str(port), "--requests", str(requests),
+                  "--connections", str(connections), "--rate", str(rate), "--sources", sources,
+                  "--seed", str(seed))
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"load generator failed with status {proc.returncode}")
+    result: dict[str, object] = json.loads(out.splitlines()[-1])
+    return result
