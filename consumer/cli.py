@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from consumer import catalog, launcher, logs, repair
+from consumer import catalog, check, launcher, logs, metrics, repair
 from consumer.broker import EmbeddedBroker
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Store
@@ -28,6 +28,7 @@ commands:
   rebuild   re-derive learning_events and commerce_events from raw_events (no Kafka)
   replay-dead-letters
             re-decode dead letters with the current code; those that decode move
+  check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
 with a LEARNSTREAM_* environment variable (see the README's configuration table).
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
-        "replay-dead-letters": replay_main}
+        "replay-dead-letters": replay_main, "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -63,14 +64,14 @@ def demo_main(argv: Sequence[str]) -> None:
 def rebuild_main(argv: Sequence[str]) -> None:
     """`learnstream rebuild`: re-derive learning and commerce rows from raw_events."""
     settings = load(ConsumerSettings, argv, "learnstream rebuild")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     print(_repair(repair.rebuild, settings))
 
 
 def replay_main(argv: Sequence[str]) -> None:
     """`learnstream replay-dead-letters`: re-decode dead letters with the current code."""
     settings = load(ConsumerSettings, argv, "learnstream replay-dead-letters")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     print(_repair(repair.replay_dead_letters, settings))
 
 
@@ -91,7 +92,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
     """`learnstream consume`: store batches until SIGINT/SIGTERM; exit non-zero on store errors."""
     settings = load(ConsumerSettings, sys.argv[1:] if argv is None else argv,
                     "learnstream consume")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     asyncio.run(_consume(settings))
 
 
@@ -105,12 +106,18 @@ async def _consume(settings: ConsumerSettings) -> None:
     def ready() -> None:
         print(f"consumer ready: {settings.db_path}", flush=True)
 
+    server = None
     try:
+        if settings.metrics_port:
+            server = await metrics.serve(worker.metrics, settings.metrics_port,
+                                         lambda: worker.running)
         await worker.run(on_ready=ready)
     except StoreFailed as exc:
         logging.getLogger(__name__).error("%s", exc)
         raise SystemExit(f"learnstream consume: {exc}") from None
     finally:
+        if server is not None:
+            await server.cleanup()
         await asyncio.to_thread(db.close)
         logging.getLogger(__name__).info("consumer stopped; %d events stored", worker.stored)
 
@@ -134,7 +141,7 @@ def broker_main(argv: Sequence[str]) -> None:
 def up_main(argv: Sequence[str]) -> None:
     """`learnstream up`: run the whole stack until SIGINT/SIGTERM."""
     settings = load(LauncherSettings, argv, "learnstream up")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     refusal = launcher.refuse_unsigned(settings)
     if refusal:
         sys.exit(f"learnstream up: {refusal}")
