@@ -9,6 +9,7 @@ RUN pip install --no-cache-dir .
 USER learnstream
 ENV LEARNSTREAM_DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 8080
+# 8080: the receiver (webhooks and its /metrics); 9101: the consumer's /metrics
+EXPOSE 8080 9101
 ENTRYPOINT ["learnstream"]
 CMD ["--help"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import catalog, export, launcher, logs, query, repair, report
+from consumer import catalog, check, export, launcher, logs, metrics, query, repair, report
 from consumer.broker import EmbeddedBroker
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Store
@@ -32,6 +32,7 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
   bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
 `learnstream COMMAND --help` lists a command's options; every option can also be set
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
-        "report": report.main, "sql": query.main, "export": export.main}
+        "report": report.main, "sql": query.main, "export": export.main,
+        "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -83,14 +85,14 @@ def demo_main(argv: Sequence[str]) -> None:
 def rebuild_main(argv: Sequence[str]) -> None:
     """`learnstream rebuild`: re-derive learning and commerce rows from raw_events."""
     settings = load(ConsumerSettings, argv, "learnstream rebuild")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     print(_repair(repair.rebuild, settings))
 
 
 def replay_main(argv: Sequence[str]) -> None:
     """`learnstream replay-dead-letters`: re-decode dead letters with the current code."""
     settings = load(ConsumerSettings, argv, "learnstream replay-dead-letters")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     print(_repair(repair.replay_dead_letters, settings))
 
 
@@ -111,7 +113,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
     """`learnstream consume`: store batches until SIGINT/SIGTERM; exit non-zero on store errors."""
     settings = load(ConsumerSettings, sys.argv[1:] if argv is None else argv,
                     "learnstream consume")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     asyncio.run(_consume(settings))
 
 
@@ -126,12 +128,18 @@ async def _consume(settings: ConsumerSettings) -> None:
         print(f"consumer ready: {settings.db_path} (readers: {settings.snapshot_path})",
               flush=True)
 
+    server = None
     try:
+        if settings.metrics_port:
+            server = await metrics.serve(worker.metrics, settings.metrics_port,
+                                         lambda: worker.running)
         await worker.run(on_ready=ready)
     except StoreFailed as exc:
         logging.getLogger(__name__).error("%s", exc)
         raise SystemExit(f"learnstream consume: {exc}") from None
     finally:
+        if server is not None:
+            await server.cleanup()
         await asyncio.to_thread(db.close)
         logging.getLogger(__name__).info("consumer stopped; %d events stored", worker.stored)
 
@@ -155,7 +163,7 @@ def broker_main(argv: Sequence[str]) -> None:
 def up_main(argv: Sequence[str]) -> None:
     """`learnstream up`: run the whole stack until SIGINT/SIGTERM."""
     settings = load(LauncherSettings, argv, "learnstream up")
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     refusal = launcher.refuse_unsigned(settings)
     if refusal:
         sys.exit(f"learnstream up: {refusal}")

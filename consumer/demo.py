@@ -27,7 +27,7 @@ def demo_main(argv: Sequence[str]) -> None:
     """`learnstream demo`: start, post every sample, stop, print the tables and the funnel."""
     given = load(LauncherSettings, argv, "learnstream demo")
     quiet = "WARNING" if given.log_level.upper() == "INFO" else given.log_level
-    logs.setup(quiet)
+    logs.setup(quiet, given.log_format)
     data_dir = given.data_dir if "--data-dir" in argv or "LEARNSTREAM_DATA_DIR" in os.environ \
         else tempfile.mkdtemp(prefix="learnstream-demo-")
     # The demo signs its own traffic with secrets of its own, as a platform would.

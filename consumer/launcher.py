@@ -66,7 +66,8 @@ class Stack:
                 self.bootstrap = self.broker.bootstrap
             drain = EMBEDDED_DRAIN_SECONDS if self.broker else 0.0
             consumer = await self._spawn("consumer", "consumer", "--data-dir", s.data_dir,
-                                         "--group", s.group, "--drain-timeout", str(drain))
+                                         "--group", s.group, "--drain-timeout", str(drain),
+                                         "--metrics-port", str(s.metrics_port))
             if not await self._unless_stopped(self._consumer_ready(consumer)):
                 return
             await self._spawn("receiver", "ingest", "--port", str(s.http_port),
@@ -102,7 +103,7 @@ class Stack:
         # in order (receiver first, so nothing is acknowledged that the consumer will miss).
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, "--bootstrap", self.bootstrap, "--topic", s.topic,
-            "--log-level", s.log_level, *args,
+            "--log-level", s.log_level, "--log-format", s.log_format, *args,
             stdout=asyncio.subprocess.PIPE if name == "consumer" else None,
             env={**os.environ, **(env or {})},
             start_new_session=True, preexec_fn=die_with_parent)

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+
+from consumer.help import HELP
 
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 MEMORY = r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$"  # DuckDB's size syntax: 512MB, 1GB, 2GiB
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 SNAPSHOT_FILE = "analytics.duckdb"
+LogLevel = Annotated[str, msgspec.Meta(pattern=r"(?i)^(debug|info|warning|error)$")]
+LogFormat = Literal["text", "json"]
+Dir = Annotated[str, msgspec.Meta(min_length=1)]
+# What a patterned or enumerated field expects, in words (msgspec would show the regex).
+EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
+            "log_format": "text or json", "memory_limit": "a size such as 512MB or 2GiB"}
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,7 +33,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
     group: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream"
-    data_dir: str = "./data"
+    data_dir: Dir = "./data"
     partitions: Annotated[int, msgspec.Meta(ge=1)] = 3
     batch_max_records: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
@@ -37,15 +46,16 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     memory_limit: Annotated[str, msgspec.Meta(pattern=MEMORY)] = "1GB"
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+    metrics_port: Port = 9101  # 0 = no metrics server
 
     def __post_init__(self) -> None:
         for name in ("eduzz_zone", "toolzz_zone"):
             try:
                 ZoneInfo(getattr(self, name))
             except (ZoneInfoNotFoundError, ValueError):
-                zone = getattr(self, name)
-                raise ValueError(f"unknown time zone {zone!r} - at `$.{name}`") from None
+                raise ValueError(f"expected an IANA time zone name - at `$.{name}`") from None
 
     @property
     def db_path(self) -> Path:
@@ -65,7 +75,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
 class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream up` / `demo`: broker (embedded unless --bootstrap), receiver, consumer."""
 
-    data_dir: str = "./data"
+    data_dir: Dir = "./data"
     http_port: Port = 8080
     broker_port: Port = 9092
     bootstrap: Annotated[str, msgspec.Meta(pattern=f"^$|{BOOTSTRAP}")] = ""  # "" = embedded
@@ -74,13 +84,27 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     eduzz_secrets: str = ""
     toolzz_token: str = ""
     allow_unsigned: bool = False
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+    # Off by default: the stack is for development, and a fixed port would collide.
+    metrics_port: Port = 0
+
+
+class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream check`: is everything in place for the receiver and the consumer?"""
+
+    bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
+    topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
+    data_dir: Dir = "./data"
+    eduzz_secrets: str = ""
+    toolzz_token: str = ""
+    check_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
 
 
 class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream report`, `sql`, `export`: read the snapshot the consumer publishes."""
 
-    data_dir: str = "./data"
+    data_dir: Dir = "./data"
     snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
 
     @property
@@ -97,31 +121,9 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 # Flags whose name differs from the field (the variable keeps the field's name).
 FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}}
-HELP = {
-    "bootstrap": "Kafka bootstrap HOST:PORT list",
-    "topic": "Kafka topic of raw webhooks",
-    "group": "Kafka consumer group (offsets are also committed there for lag tools)",
-    "data_dir": "directory of learnstream.duckdb and its snapshot analytics.duckdb",
-    "partitions": "partitions when the consumer creates the topic",
-    "batch_max_records": "most records per getmany batch (one DuckDB transaction)",
-    "poll_timeout_ms": "getmany wait when the topic is idle",
-    "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
-    "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
-    "memory_limit": "DuckDB memory limit of the consumer (buffer pool, indexes), e.g. 512MB",
-    "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
-    "snapshot_interval": "seconds between refreshes of <data-dir>/analytics.duckdb (0 = none)",
-    "snapshot": "snapshot file to read; empty: <data-dir>/analytics.duckdb",
-    "eduzz_zone": "time zone of zoneless Eduzz timestamps",
-    "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
-    "log_level": "DEBUG, INFO, WARNING or ERROR",
-    "http_port": "receiver port",
-    "eduzz_secrets": "Eduzz webhook secrets, comma-separated (passed to the receiver)",
-    "toolzz_token": "the token in the Toolzz webhook URL (passed to the receiver)",
-    "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
-    "broker_port": "embedded broker port",
-}
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings, ReaderSettings)
+S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings, CheckSettings,
+              ReaderSettings)
 
 
 def env_name(field: str) -> str:
@@ -163,7 +165,18 @@ def load_with_args(cls: type[S], argv: Sequence[str], prog: str,
     try:
         return msgspec.convert(values, cls, strict=False), args
     except (msgspec.ValidationError, ValueError) as exc:
-        field = str(exc).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(exc) else ""
-        where = f"--{field.replace('_', '-')} / {env_name(field)}" if field else "settings"
-        parser.error(f"bad setting ({where}): {exc}")
-        raise  # unreachable: parser.error exits
+        parser.exit(2, f"{prog}: {bad_setting(cls, exc, values)}\n")
+
+
+def bad_setting(cls: type[S], exc: Exception, values: Mapping[str, object]) -> str:
+    """One line naming the flag and variable of the field msgspec rejected, what it expects
+    and what it got."""
+    message, _, path = str(exc).rpartition(" - at `$.")
+    field = path.rstrip("`")
+    if not message or field not in values:
+        return f"bad setting: {exc}"
+    flag = FLAG_ALIASES.get(field, {}).get(cls, "--" + field.replace("_", "-"))
+    # msgspec names the type it got (always `str` from a flag or variable): show the value.
+    expected = f"expected {EXPECTED[field]}" if field in EXPECTED else re.sub(
+        r"^Expected", "expected", re.sub(r", got `\w+`$", "", message))
+    return f"bad setting ({flag} / {env_name(field)}): {expected}, got {values[field]!r}"

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -60,8 +61,10 @@ class Snapshots:
     """When to publish: at start, then at most every `interval` seconds while messages
     arrive, and once more at shutdown. `interval` 0 turns snapshots off."""
 
-    def __init__(self, store: Store, dest: Path, interval: float) -> None:
+    def __init__(self, store: Store, dest: Path, interval: float,
+                 on_published: Callable[[float], None] = lambda unix_time: None) -> None:
         self.store = store
+        self.on_published = on_published  # told the publish time (the metrics' snapshot age)
         self.dest = dest
         self.interval = interval
         self.enabled = interval > 0 and store.path != ":memory:"
@@ -90,6 +93,7 @@ class Snapshots:
         else:
             self._seen = consumed
             self.taken += 1
+            self.on_published(p.as_of.timestamp())
             log.info("snapshot %s: %.1f MB in %.3fs", self.dest, p.size / 1e6, p.seconds)
         # The copy grows with the store and ingestion waits for it: once one takes more than
         # MAX_SHARE of the interval (a store of several GB), the next waits longer, so

@@ -10,8 +10,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
 
+from consumer.metrics import ConsumerMetrics
 from consumer.records import Decoder, Message
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
@@ -50,12 +51,15 @@ class Worker:
     def __init__(self, settings: ConsumerSettings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self.metrics = ConsumerMetrics()
+        self.running = False  # between the consumer's start and its stop
         self.decoder = Decoder(settings.zones())
         self.stored = 0  # new events stored since start
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
         self.in_hand = asyncio.Lock()  # held from poll result to commit
-        self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval)
+        self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
+                                   on_published=self.metrics.snapshot_published)
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -75,17 +79,35 @@ class Worker:
         self._resume = ResumeFromStore(self, consumer)
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
+        self.running = True
         try:
             await self.snapshots.maybe(self.consumed)  # readers have a file once we are ready
             if on_ready is not None:
                 on_ready()
             while not self._stop.is_set():
                 await self._poll_once(consumer)
+                await self._measure_lag(consumer)
                 await self.snapshots.maybe(self.consumed)  # between batches, never during one
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)
         finally:
+            self.running = False
             await consumer.stop()
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag per assigned partition from the high watermark of the latest fetch (no
+        request to the broker); partitions not fetched yet are left out."""
+        lags = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:  # immediate when the position is known; bounded when a reset is pending
+                position = await asyncio.wait_for(consumer.position(tp), 1.0)
+            except (IllegalStateError, TimeoutError):
+                continue  # revoked or being reset meanwhile: measured on the next poll
+            lags[tp.partition] = max(0, high - position)
+        self.metrics.set_lag(lags)
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
         s = self.settings
@@ -112,14 +134,15 @@ class Worker:
     async def _store(self, records: dict[TopicPartition, list[Any]]) -> Batch:
         started = time.perf_counter()
         # Decoding is CPU work and DuckDB blocks: both run off the event loop, from this owner.
-        batch, written = await self._write_with_retries(records)
+        batch, written, insert_seconds = await self._write_with_retries(records)
         self.stored += written.events
         self.consumed += batch.messages
+        self.metrics.batch(batch, written, insert_seconds)
         _log_batch(batch, written, time.perf_counter() - started)
         return batch
 
     async def _write_with_retries(
-            self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written]:
+            self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written, float]:
         """A failed transaction stored nothing, so the batch is simply written again, with
         backoff; after `store_retries` failures the consumer stops, naming the cause."""
         delay = 0.5
@@ -135,14 +158,17 @@ class Worker:
                 delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")
 
-    def _decode_and_write(self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written]:
+    def _decode_and_write(
+            self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written, float]:
         batch = Batch()
         for tp, msgs in records.items():
             for r in msgs:
                 batch.add(tp.partition, r.offset, self.decoder.decode(
                     Message(r.value or b"", r.headers, tp.partition, r.offset, r.timestamp)))
             batch.last_fingerprints[tp.partition] = fingerprint(msgs[-1].value)
-        return batch, self.store.write(batch, self.settings.topic)
+        started = time.perf_counter()
+        written = self.store.write(batch, self.settings.topic)
+        return batch, written, time.perf_counter() - started
 
     async def _drain(self, consumer: AIOKafkaConsumer) -> None:
         """After a stop, keep consuming up to `drain_timeout` seconds until caught up."""
@@ -161,6 +187,8 @@ class Worker:
 
 
 def _log_batch(batch: Batch, w: Written, seconds: float) -> None:
+    # The counts also ride as fields, so a JSON log line is queryable without parsing text.
     log.info("batch: %d messages, %d new events, %d duplicates (%d conflicting), %d learning, "
              "%d commerce, %d dead letters in %.1f ms", batch.messages, w.events, w.duplicates,
-             w.conflicts, w.learning, w.commerce, w.dead_letters, seconds * 1000)
+             w.conflicts, w.learning, w.commerce, w.dead_letters, seconds * 1000,
+             extra={"messages": batch.messages, **w._asdict(), "ms": round(seconds * 1000, 1)})

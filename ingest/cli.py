@@ -1,4 +1,5 @@
-"""`learnstream ingest`: run the receiver until SIGINT/SIGTERM, then stop gracefully."""
+"""`learnstream ingest`: run the receiver (or `--workers N` of them) until SIGINT/SIGTERM,
+then stop gracefully."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-
-from ingest.app import create_app, server_args
+from ingest import logs, workers
+from ingest.app import serve
 from ingest.settings import IngestSettings, env_name, load
 
 log = logging.getLogger(__name__)
@@ -28,19 +28,13 @@ def refuse_unsigned(settings: IngestSettings) -> str | None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse settings, serve, and on a signal stop accepting, finish requests, flush Kafka."""
     settings = load(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiokafka narrates connection churn at INFO; the receiver's own lines say what matters.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.setup(settings.log_level, settings.log_format)
     refusal = refuse_unsigned(settings)
     if refusal:
         sys.exit(f"learnstream ingest: {refusal}")
     for source in settings.unsigned_sources():
         log.warning("accepting UNSIGNED %s webhooks (--allow-unsigned): anyone can post events",
                     source)
-    log.info("receiver listening on %s:%d", settings.host, settings.port)
-    # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
-    # then runs the cleanup contexts (the producer flush).
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                access_log=None, print=None, shutdown_timeout=settings.publish_timeout + 5,
-                **server_args(settings))
+    if settings.workers > 1:
+        sys.exit(workers.supervise(settings))
+    serve(settings)

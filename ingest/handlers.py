@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 
 from ingest import message
-from ingest.keys import COUNTS, PUBLISHER, SETTINGS
+from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS
 from ingest.publisher import TooLarge, Unavailable
 from ingest.signature import eduzz_signed, token_matches
 
@@ -64,6 +65,7 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -> web.Response:
     settings = request.app[SETTINGS]
+    started = time.perf_counter()
     try:
         await request.app[PUBLISHER].publish(key, body, message.headers(source, request.headers))
     except TooLarge as exc:
@@ -72,6 +74,8 @@ async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -
         retry = str(max(1, round(settings.publish_timeout)))
         return _reject(request, 503, f"event not stored, retry later: {exc}",
                        **{"Retry-After": retry})
+    finally:  # failures too: a slow or absent broker is what this histogram is for
+        request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)
     request.app[COUNTS].accepted(source)
     return web.Response(text="ok\n")
 

@@ -3,10 +3,12 @@
 from aiohttp import web
 
 from ingest.counters import Counts
+from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
 
 SETTINGS = web.AppKey("settings", IngestSettings)
 PUBLISHER = web.AppKey("publisher", Publisher)
 COUNTS = web.AppKey("counts", Counts)
+METRICS = web.AppKey("metrics", ReceiverMetrics)
 IN_FLIGHT = web.AppKey("in_flight", list[int])  # one mutable cell: requests being handled

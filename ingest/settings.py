@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
+LOG_LEVEL = r"(?i)^(debug|info|warning|error)$"
+# What a patterned or enumerated field expects, in words (msgspec would show the regex).
+EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]",
+            "log_level": "DEBUG, INFO, WARNING or ERROR", "log_format": "text or json"}
 
 
 class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream ingest`: webhooks in, raw bodies to Kafka once acknowledged."""
 
-    host: str = "0.0.0.0"
+    host: Annotated[str, msgspec.Meta(min_length=1)] = "0.0.0.0"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
     bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
@@ -35,7 +40,9 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 1000
     header_timeout: Annotated[float, msgspec.Meta(gt=0)] = 15.0
     body_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
-    log_level: str = "INFO"
+    log_level: Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -66,6 +73,8 @@ HELP = {
                       "keep-alive)",
     "body_timeout": "seconds a request may take to send its body; slower gets 408",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_format": "text (for people) or json (one object per line, for log shippers)",
+    "workers": "receiver processes sharing the port (SO_REUSEPORT), supervised by this one",
 }
 
 
@@ -91,7 +100,18 @@ def load(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Ingest
     try:
         return msgspec.convert(values, IngestSettings, strict=False)
     except msgspec.ValidationError as exc:
-        field = str(exc).rsplit("`$.", 1)[-1].rstrip("`") if "`$." in str(exc) else ""
-        where = f"--{field.replace('_', '-')} / {env_name(field)}" if field else "settings"
-        parser.error(f"bad setting ({where}): {exc}")
-        raise  # unreachable: parser.error exits
+        parser.exit(2, f"{parser.prog}: {bad_setting(exc, values)}\n")
+
+
+def bad_setting(exc: Exception, values: Mapping[str, object]) -> str:
+    """One line naming the flag and variable of the field msgspec rejected, what it expects
+    and what it got."""
+    message, _, path = str(exc).rpartition(" - at `$.")
+    field = path.rstrip("`")
+    if not message or field not in values:
+        return f"bad setting: {exc}"
+    # msgspec names the type it got (always `str` from a flag or variable): show the value.
+    expected = f"expected {EXPECTED[field]}" if field in EXPECTED else re.sub(
+        r"^Expected", "expected", re.sub(r", got `\w+`$", "", message))
+    return (f"bad setting (--{field.replace('_', '-')} / {env_name(field)}): {expected}, "
+            f"got {values[field]!r}")

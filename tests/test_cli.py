@@ -168,12 +168,23 @@ def test_unknown_command_and_help():
     assert result.returncode == 1 and "unknown command 'nonsense'" in result.stderr
 
 
-def test_consumer_exits_cleanly_on_sigterm(broker, tmp_path):
+def test_consumer_serves_metrics_and_exits_cleanly_on_sigterm(broker, tmp_path):
+    port = free_port()
     with started([sys.executable, "-m", "consumer", "--bootstrap", broker.bootstrap,
-                  "--topic", f"t-{time.time_ns()}", "--data-dir", str(tmp_path)],
-                 "consumer ready: ") as proc:
+                  "--topic", f"t-{time.time_ns()}", "--data-dir", str(tmp_path),
+                  "--metrics-port", str(port)], "consumer ready: ") as proc:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        assert "learnstream_events_consumed_total" in text  # described before any event
+        # A snapshot is published before "ready": its age is a fresh, finite number.
+        age = float(text.split("\nlearnstream_snapshot_age_seconds ")[1].split()[0])
+        assert 0 <= age < 30
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
+            assert resp.status == 200
         stop(proc, timeout=30)
     assert (Path(tmp_path) / "learnstream.duckdb").exists()
+    with pytest.raises(OSError):  # the metrics server stopped with it
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
 
 
 def test_broker_command_serves_kafka_until_interrupted():

@@ -9,13 +9,20 @@ import msgspec
 import pytest
 
 from consumer import settings as consumer_settings
-from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, ReaderSettings
+from consumer.settings import (
+    BrokerSettings,
+    CheckSettings,
+    ConsumerSettings,
+    LauncherSettings,
+    ReaderSettings,
+)
 from ingest import settings as ingest_settings
 from ingest.settings import IngestSettings
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, BrokerSettings, ReaderSettings]
+STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, BrokerSettings, CheckSettings,
+           ReaderSettings]
 
 
 def config_table() -> dict[str, list[str]]:

@@ -1,0 +1,108 @@
+"""The consumer's Prometheus metrics, and the small HTTP server that serves them.
+
+`learnstream consume` answers `GET /metrics` (and `GET /healthz`) on `--metrics-port`.
+Each Worker has its own CollectorRegistry, so tests can run many in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Mapping
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+from consumer.rows import Batch, Written
+
+log = logging.getLogger(__name__)
+
+BATCH_BUCKETS = (1, 10, 50, 100, 500, 1000, 5000, 10_000, 50_000)
+INSERT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ConsumerMetrics:
+    """What the consumer read, stored and set aside; how far behind it is; snapshot age."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.events = Counter(
+            "learnstream_events_consumed", "Decoded rows by source and canonical action "
+            "(commerce rows have action \"commerce\"); redeliveries included",
+            ["source", "action"], registry=r)
+        self.stored = Counter("learnstream_events_stored",
+                              "New events stored (raw_events rows)", registry=r)
+        self.duplicates = Counter("learnstream_duplicates",
+                                  "Messages skipped: their event_uid was already stored",
+                                  registry=r)
+        self.dead_letters = Counter("learnstream_dead_letters",
+                                    "Messages that could not be decoded, by source and kind",
+                                    ["source", "kind"], registry=r)
+        self.batch_messages = Histogram("learnstream_batch_messages",
+                                        "Kafka messages per stored batch", registry=r,
+                                        buckets=BATCH_BUCKETS)
+        self.insert_seconds = Histogram("learnstream_insert_seconds",
+                                        "DuckDB write of one batch (one transaction)",
+                                        registry=r, buckets=INSERT_BUCKETS)
+        self.lag = Gauge("learnstream_consumer_lag", "Messages in the log not yet read, per "
+                         "assigned partition (high watermark minus position)", ["partition"],
+                         registry=r)
+        self.snapshot_age = Gauge("learnstream_snapshot_age_seconds",
+                                  "Seconds since the analytics snapshot was last published "
+                                  "(NaN until the first)", registry=r)
+        self._snapshot_at: float | None = None
+        self.snapshot_age.set_function(self._age)
+        self.handler = make_aiohttp_handler(r)
+
+    def batch(self, batch: Batch, written: Written, insert_seconds: float) -> None:
+        """Count one stored batch from its rows and what the store reported."""
+        # Tallied first, so each label set is looked up once per batch, not once per row.
+        by_label: Tally[tuple[str, str]] = Tally(
+            (row.event_uid.split(":", 1)[0], row.action) for row in batch.learning)
+        by_label.update((row.event_uid.split(":", 1)[0], "commerce") for row in batch.commerce)
+        for (source, action), n in by_label.items():
+            self.events.labels(source, action).inc(n)
+        for (source, kind), n in Tally((d.source, d.error_kind) for d in batch.dead).items():
+            self.dead_letters.labels(source, kind).inc(n)
+        self.stored.inc(written.events)
+        self.duplicates.inc(written.duplicates)
+        self.batch_messages.observe(batch.messages)
+        self.insert_seconds.observe(insert_seconds)
+
+    def set_lag(self, lags: Mapping[int, int]) -> None:
+        """Replace the lag series: partitions no longer assigned disappear."""
+        self.lag.clear()
+        for partition, lag in lags.items():
+            self.lag.labels(str(partition)).set(lag)
+
+    def snapshot_published(self, unix_time: float) -> None:
+        """The analytics snapshot was published at `unix_time`; the age is computed at scrape."""
+        self._snapshot_at = unix_time
+
+    def _age(self) -> float:
+        if self._snapshot_at is None:
+            return math.nan
+        return max(0.0, time.time() - self._snapshot_at)
+
+
+async def serve(metrics: ConsumerMetrics, port: int,
+                healthy: Callable[[], bool]) -> web.AppRunner:
+    """Serve `GET /metrics` and `GET /healthz` (200 once `healthy()`) on `port`, all
+    interfaces (Prometheus scrapes from elsewhere); stop with `runner.cleanup()`."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        if healthy():
+            return web.Response(text="ok\n")
+        return web.Response(status=503, text="consumer not running\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics.handler)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    log.info("metrics on http://0.0.0.0:%d/metrics", port)
+    return runner
