@@ -34,6 +34,7 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
         self._worker, self._consumer = worker, consumer
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
+        self.generation = 0  # assignments so far: records polled under an older one are stale
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand be written and committed before the partitions go."""
@@ -46,6 +47,7 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         log's beginning, never at the group's commit: that belongs to whatever store the
         group fed before (the group commit is for lag tools only)."""
         async with self._worker.in_hand:  # no batch may be written between read and seek
+            self.generation += 1
             store, topic = self._worker.store, self._worker.settings.topic
             stored = await asyncio.to_thread(store.positions, topic)
             for tp in assigned:

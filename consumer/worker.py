@@ -10,9 +10,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from consumer.metrics import ConsumerMetrics
+from consumer.metrics import ConsumerMetrics, measure_lag
 from consumer.records import Decoder, Message
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
@@ -86,7 +86,7 @@ class Worker:
                 on_ready()
             while not self._stop.is_set():
                 await self._poll_once(consumer)
-                await self._measure_lag(consumer)
+                await measure_lag(consumer, self.metrics)
                 await self.snapshots.maybe(self.consumed)  # between batches, never during one
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)
@@ -94,28 +94,21 @@ class Worker:
             self.running = False
             await consumer.stop()
 
-    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
-        """Lag per assigned partition from the high watermark of the latest fetch (no
-        request to the broker); partitions not fetched yet are left out."""
-        lags = {}
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
-            try:  # immediate when the position is known; bounded when a reset is pending
-                position = await asyncio.wait_for(consumer.position(tp), 1.0)
-            except (IllegalStateError, TimeoutError):
-                continue  # revoked or being reset meanwhile: measured on the next poll
-            lags[tp.partition] = max(0, high - position)
-        self.metrics.set_lag(lags)
-
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
         s = self.settings
         records = await consumer.getmany(timeout_ms=s.poll_timeout_ms,
                                          max_records=s.batch_max_records)
         if not records:
             return 0
+        polled_under = self._resume.generation
         async with self.in_hand:
+            if self._resume.generation != polled_under:
+                # A rebalance ran while these records waited for the lock: it sought every
+                # partition to what DuckDB holds, so they will be fetched again. Storing them
+                # now would make that second read a duplicate (or look like a new log).
+                log.debug("dropped %d records polled before a rebalance",
+                          sum(map(len, records.values())))
+                return 0
             records = await self._resume.checked(records)
             if not records:
                 return 0

@@ -177,18 +177,25 @@ async def test_store_failure_is_retried_then_persistent_failure_stops_the_consum
     running = RunningConsumer(msgspec.structs.replace(consumer_settings, store_retries=2))
     await running.start()
     con = running.store._con  # the test reaches into the store only to break it for real
-    con.execute("drop view unknown_events")
-    con.execute("drop table learning_events cascade")
+
+    def under_lock(*statements: str) -> None:  # the rebalance listener may be reading too
+        with running.store._lock:
+            for sql in statements:
+                if sql == "schema":
+                    apply_schema(con)
+                else:
+                    con.execute(sql)
+
+    under_lock("drop view unknown_events", "drop table learning_events cascade")
     async with aiohttp.ClientSession() as http:
         assert (await post(http, receiver, "eduzz", fixture("nutror/module_completed")))[0] == 200
     await asyncio.sleep(0.8)  # the first attempt has failed by now
     assert running.worker.stored == 0
-    apply_schema(con)  # the table is back: the next retry succeeds
+    under_lock("schema")  # the table is back: the next retry succeeds
     await running.wait_for_events(1)
     assert running.rows("select action from learning_events") == [("module_completed",)]
 
-    con.execute("drop view unknown_events")
-    con.execute("drop table learning_events cascade")
+    under_lock("drop view unknown_events", "drop table learning_events cascade")
     async with aiohttp.ClientSession() as http:
         status, _ = await post(http, receiver, "toolzz",
                                fixture("toolzz/activities_course_completed"))
@@ -196,7 +203,7 @@ async def test_store_failure_is_retried_then_persistent_failure_stops_the_consum
     assert running.task is not None
     with pytest.raises(StoreFailed, match="DuckDB write failed 3 times, last: Catalog Error"):
         await asyncio.wait_for(running.task, 30)
-    apply_schema(con)
+    under_lock("schema")
     assert running.rows("select count(*) from raw_events") == [(1,)]
     # Only the first event's offset: the failed batch committed nothing.
     assert sum(running.store.offsets(consumer_settings.topic).values()) == 1
