@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,9 +42,9 @@ def publish(store: Store, dest: Path) -> Published:
     try:
         with store.frozen(as_of) as source:
             # Checkpointed under the lock: the file alone is complete and nothing writes to
-            # it until the copy is done. copyfile uses the kernel's copy (sendfile), no Python
-            # buffers. No fsync: a copy lost in a crash is made again at the next start.
-            shutil.copyfile(source, tmp)
+            # it until the copy is done. No fsync: a copy lost in a crash is made again at the
+            # next start.
+            copy(source, tmp)
         os.chmod(tmp, 0o444)  # a copy: writes belong in the consumer's own file
         # A WAL left by someone who opened the snapshot read-write would be replayed into
         # the new file, which it does not belong to.
@@ -55,6 +54,22 @@ def publish(store: Store, dest: Path) -> Published:
         tmp.unlink(missing_ok=True)
         raise
     return Published(as_of, time.perf_counter() - started, dest.stat().st_size)
+
+
+def copy(source: int, dest: Path) -> None:
+    """Copy the whole file behind descriptor `source` to a new file `dest`, by the kernel
+    (sendfile) where it can, at explicit offsets, so `source` is neither moved nor closed."""
+    size = os.fstat(source).st_size
+    with open(dest, "xb") as out:
+        offset = 0
+        while offset < size:
+            if hasattr(os, "sendfile"):
+                sent = os.sendfile(out.fileno(), source, offset, size - offset)
+            else:  # no sendfile (Windows): through a buffer
+                sent = out.write(os.pread(source, min(size - offset, 1 << 20), offset))
+            if not sent:
+                raise OSError(f"the store shrank while it was copied ({offset} of {size} bytes)")
+            offset += sent
 
 
 class Snapshots:

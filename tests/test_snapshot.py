@@ -216,3 +216,22 @@ async def test_a_separate_reader_opens_the_snapshot_50_times_while_events_flow(
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as final:
         assert final.execute("select events from snapshot_info").fetchone() == (
             running.worker.stored,)
+
+
+def test_publishing_keeps_the_writers_lock_on_its_file(tmp_path):
+    """DuckDB's lock is a POSIX record lock, lost when the process closes any descriptor of
+    the file: a snapshot must never open and close the live file (it used to, and a second
+    writer could then open it)."""
+    db = tmp_path / "learnstream.duckdb"
+    store = store_with(db, 3)
+    try:
+        for _ in range(2):
+            publish(store, tmp_path / "analytics.duckdb")
+        code = "import duckdb, sys; duckdb.connect(sys.argv[1])"
+        second = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode != 0
+        assert "lock" in second.stderr.lower(), second.stderr
+        assert count(tmp_path / "analytics.duckdb", "select count(*) from raw_events") == 3
+    finally:
+        store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,10 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(
             self.path, config={"memory_limit": memory_limit} if memory_limit else {})
+        # DuckDB's lock on the file is a POSIX record lock, which a process loses when it closes
+        # *any* descriptor of the file. Snapshots copy through this one, open for the Store's
+        # whole life and closed after the connection, so no copy ever unlocks the file.
+        self._fd = os.open(self.path, os.O_RDONLY) if self.path != ":memory:" else -1
         # A DuckDB connection is not safe for concurrent use, and the rebalance listener
         # reads offsets from the coordinator's task while a batch may be writing.
         self._lock = threading.RLock()
@@ -161,14 +166,15 @@ class Store:
             return [d[0] for d in cur.description], cur.fetchall()
 
     @contextmanager
-    def frozen(self, as_of: datetime) -> Iterator[Path]:
+    def frozen(self, as_of: datetime) -> Iterator[int]:
         """Record `as_of` in `snapshots`, fold the WAL into the file and hold the lock: until
         exit the file alone is the whole store and nothing writes to it, so a copy is complete.
-        Yields the file's path."""
+        Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
+        never open the file again, which would unlock it when closed."""
         with self._lock:
             self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
             self._con.execute("checkpoint")
-            yield Path(self.path)
+            yield self._fd
 
     def close(self) -> None:
         """Checkpoint and close; the file can then be opened by readers."""
@@ -177,6 +183,9 @@ class Store:
             if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
                 self._con.execute("checkpoint")
             self._con.close()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
