@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from rich.console import Console
 
+from consumer.terminal import console as terminal_console
 from consumer.terminal import open_snapshot, query, settings_and_args, table
 
 PROG = "learnstream sql"
@@ -34,8 +34,8 @@ def main(argv: Sequence[str]) -> None:
     elif args.format == "json":
         write_json(columns, rows)
     else:
-        console = Console()
-        console.print(table(columns, rows, console.width))
+        console = terminal_console()
+        console.print(table(columns, rows))
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

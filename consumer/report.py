@@ -7,9 +7,8 @@ import argparse
 from collections.abc import Sequence
 from datetime import UTC
 
-from rich.console import Console
-
 from consumer.store import ReadOnly
+from consumer.terminal import console as terminal_console
 from consumer.terminal import fail, open_snapshot, query, settings_and_args, table
 
 PROG = "learnstream report"
@@ -63,14 +62,14 @@ def main(argv: Sequence[str]) -> None:
                 db, PROG, "select 1 from courses where course_key = $1", [args.course])[1]:
             fail(PROG, f"no course {args.course!r} in {db.path} "
                        "(learnstream sql \"select course_key from courses\" lists them)")
-        console = Console()
+        console = terminal_console()
         console.print(_freshness(db))
         for title, sql, empty in SECTIONS:
             columns, rows = query(db, PROG, sql, [args.course, args.limit])
             total = rows[0][-1] if rows else 0
             caption = empty if not rows else (
                 f"{len(rows)} of {total}; --limit N shows more" if total > len(rows) else None)
-            console.print(table(columns[:-1], [r[:-1] for r in rows], console.width,
+            console.print(table(columns[:-1], [r[:-1] for r in rows],
                                 title, caption))
 
 

@@ -14,6 +14,9 @@ import msgspec
 
 from consumer.help import HELP
 
+# Finite and at most a day: inf would pass a lower bound, then crash or stall a timer.
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 MEMORY = r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$"  # DuckDB's size syntax: 512MB, 1GB, 2GiB
@@ -37,10 +40,10 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     partitions: Annotated[int, msgspec.Meta(ge=1)] = 3
     batch_max_records: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
-    drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    drain_timeout: Seconds = 0.0
     session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
     store_retries: Annotated[int, msgspec.Meta(ge=0)] = 5
-    snapshot_interval: Annotated[float, msgspec.Meta(ge=0)] = 10.0  # 0 = no snapshot
+    snapshot_interval: Seconds = 10.0  # 0 = no snapshot
     # DuckDB's buffer pool defaults to 80% of RAM and keeps what it read: bounded, the
     # consumer's memory stays flat however large the store grows.
     memory_limit: Annotated[str, msgspec.Meta(pattern=MEMORY)] = "1GB"
@@ -98,7 +101,7 @@ class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Dir = "./data"
     eduzz_secrets: str = ""
     toolzz_token: str = ""
-    check_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    check_timeout: Timeout = 5.0
 
 
 class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from consumer.settings import ReaderSettings, load_with_args
@@ -67,25 +68,26 @@ def cell(value: object) -> str:
     return " ".join(str(value).split())  # a JSON body's newlines and indents
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int,
+def console() -> Console:
+    """stdout for tables: a terminal's own width; through a pipe or into a file, as wide as
+    the table is (nothing folded: the reader is a pager, grep or a file)."""
+    return Console() if sys.stdout.isatty() else Console(width=100_000)
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[object]],
           title: str | None = None, caption: str | None = None) -> Table:
-    """A rich table `width` characters wide at most, one line per row: numbers, dates and
-    other short values keep their width; text (keys, names) shares the rest, cut with an
-    ellipsis."""
+    """A rich table as wide as the console where it fits. Nothing is ever cut:
+    numbers, dates and other short values keep their width, headers and text (keys, names,
+    bodies) fold onto more lines when the room runs out."""
     out = Table(title=title, caption=caption, title_justify="left", box=box.SIMPLE_HEAD)
     cells = [[cell(v) for v in row] for row in rows]
-    natural = [max([len(name), *(len(r[i]) for r in cells)]) for i, name in enumerate(columns)]
+    values = [max((len(r[i]) for r in cells), default=0) for i in range(len(columns))]
     samples = [next((r[i] for r in rows if r[i] is not None), None) for i in range(len(columns))]
-    text = [not isinstance(s, SHORT) for s in samples]
-    # Each column costs 3 characters: padding and the space between columns.
-    room = width - 3 * len(columns) - sum(n for n, t in zip(natural, text, strict=True)
-                                                if not t)
-    wanted = sum(n for n, t in zip(natural, text, strict=True) if t) or 1
-    for name, n, is_text, sample in zip(columns, natural, text, samples, strict=True):
+    for name, n, sample in zip(columns, values, samples, strict=True):
         numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
-        fit = max(TEXT_WIDTH, room * n // wanted) if is_text else n
-        out.add_column(name, justify="right" if numeric else "left", no_wrap=True,
-                       overflow="ellipsis", width=min(n, fit))
+        short = isinstance(sample, SHORT)
+        out.add_column(name, justify="right" if numeric else "left", overflow="fold",
+                       min_width=max(n, 1) if short else min(max(n, len(name), 1), TEXT_WIDTH))
     for row in cells:
         out.add_row(*row)
     return out

@@ -175,6 +175,7 @@ class Worker:
                     log.info("drained: caught up on %d partitions", len(assigned))
                     return
             await self._poll_once(consumer)
+            await self.snapshots.maybe(self.consumed)  # a long drain keeps readers fresh
         if self.settings.drain_timeout:
             log.warning("drain timeout reached before catching up")
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+# Finite and at most a day: inf would pass a lower bound, then crash or stall a timer.
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 ENV_PREFIX = "LEARNSTREAM_"
 BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 LOG_LEVEL = r"(?i)^(debug|info|warning|error)$"
@@ -29,7 +31,7 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
     bootstrap: Annotated[str, msgspec.Meta(pattern=BOOTSTRAP)] = "127.0.0.1:9092"
     topic: Annotated[str, msgspec.Meta(min_length=1)] = "learnstream.raw"
-    publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    publish_timeout: Timeout = 5.0
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024
     enable_idempotence: bool = False
     linger_ms: Annotated[int, msgspec.Meta(ge=0)] = 2
@@ -38,8 +40,8 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     toolzz_token: str = ""
     allow_unsigned: bool = False
     max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 1000
-    header_timeout: Annotated[float, msgspec.Meta(gt=0)] = 15.0
-    body_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    header_timeout: Timeout = 15.0
+    body_timeout: Timeout = 10.0
     log_level: Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)] = "INFO"
     log_format: Literal["text", "json"] = "text"
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1

@@ -9,6 +9,7 @@ import math
 import time
 
 import aiohttp
+import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumer import metrics
@@ -44,7 +45,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 async def test_counters_move_by_exactly_what_was_posted(broker, topic, ingest_settings,
                                                         consumer_settings, caplog):
     await ensure_topic(broker.bootstrap, topic, 3)
-    consumer = RunningConsumer(consumer_settings)
+    # No snapshots: their INFO lines would join the batch lines on a slow run.
+    consumer = RunningConsumer(msgspec.structs.replace(consumer_settings, snapshot_interval=0))
     await consumer.start()
     port = free_port()
     runner = await metrics.serve(consumer.worker.metrics, port, lambda: consumer.worker.running)

@@ -90,7 +90,9 @@ def test_sql_prints_a_table_csv_and_json(data_dir, capsys):
 def test_bad_sql_and_writes_fail_on_one_line(data_dir, capsys):
     for statement, message in (("selec 1", "Parser Error: syntax error at or near"),
                                ("select * from nope", "Table with name nope does not exist"),
-                               ("delete from raw_events", "read-only mode")):
+                               ("delete from raw_events", "read-only mode"),
+                               ("", "no SQL statement to run"),
+                               ("-- a comment", "no SQL statement to run")):
         status, out, err = run_main(capsys, "sql", "--data-dir", str(data_dir), statement)
         assert status == 1 and out == ""
         assert err.startswith("learnstream sql: ") and message in err, err
@@ -235,3 +237,27 @@ async def test_analysts_query_while_the_consumer_process_ingests(broker, topic, 
     finally:
         consumer.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(consumer.wait(), 30) == 0
+
+
+def test_narrow_terminals_and_pipes_never_cut_a_value(data_dir):
+    """80 columns is a terminal's and a pipe's default: values used to be cut to "nutr…"."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from consumer.terminal import table
+    columns = ["course_key", "course_name", "learners", "completed_lesson", "completion_rate"]
+    rows = [("nutror:course-with-a-long-key-0001", "A course with a rather long name", 12, 3,
+             0.25)] * 2
+    screen = StringIO()
+    Console(file=screen, width=50).print(table(columns, rows))
+    assert "…" not in screen.getvalue()
+    assert "".join(screen.getvalue().split()).count("12") >= 2  # numbers whole
+    piped = subprocess.run([*CLI, "sql", "--data-dir", str(data_dir),
+                            "select * from snapshot_info"], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "COLUMNS": "80"})
+    assert piped.returncode == 0, piped.stderr
+    header = piped.stdout.splitlines()[1]
+    for name in ("as_of", "age_seconds", "events", "learning_events", "dead_letters", "offsets"):
+        assert name in header, piped.stdout
+    assert "…" not in piped.stdout

@@ -73,3 +73,16 @@ def test_good_values_pass_and_log_level_is_case_insensitive():
     settings = ingest_settings.load(["--workers", "2"], {"LEARNSTREAM_LOG_LEVEL": "debug",
                                                          "LEARNSTREAM_LOG_FORMAT": "json"})
     assert (settings.workers, settings.log_level, settings.log_format) == (2, "debug", "json")
+
+
+FLOATS = [(cls, f.name) for cls in STRUCTS for f in msgspec.structs.fields(cls)
+          if isinstance(f.default, float)]
+
+
+@pytest.mark.parametrize(("cls", "field"), FLOATS, ids=[f"{c.__name__}.{f}" for c, f in FLOATS])
+def test_infinite_durations_are_refused(cls, field, capsys):
+    """`inf` passes a lower bound; it used to crash the producer's timer or stop snapshots."""
+    var = ingest_settings.env_name(field)
+    with pytest.raises(SystemExit):
+        load(cls, {var: "inf"})
+    assert f"/ {var}): expected `float` <= 86400" in capsys.readouterr().err

@@ -39,6 +39,8 @@ class ReadOnly:
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
         """Run one statement; (column names, rows)."""
         cur = self._con.execute(sql, list(params))
+        if cur is None:  # empty, or only comments: DuckDB runs nothing and returns nothing
+            raise duckdb.InvalidInputException("no SQL statement to run")
         return [d[0] for d in cur.description or ()], cur.fetchall()
 
     def relations(self) -> list[tuple[str, str]]:
