@@ -39,10 +39,19 @@ def main(argv: Sequence[str]) -> None:
 
 
 def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """RFC 4180 CSV on stdout, header first; NULL is an empty field."""
+    """RFC 4180 CSV on stdout, header first; NULL is an empty field, lists and structs JSON."""
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(columns)
-    out.writerows(["" if v is None else v for v in row] for row in rows)
+    out.writerows([_csv_value(v) for v in row] for row in rows)
+
+
+def _csv_value(value: Any) -> Any:
+    """NULL is an empty field; a list or struct is its JSON (Python's repr is no format)."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict | tuple):
+        return msgspec.json.encode(value, enc_hook=str).decode()
+    return value
 
 
 def write_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

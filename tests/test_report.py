@@ -261,3 +261,11 @@ def test_narrow_terminals_and_pipes_never_cut_a_value(data_dir):
     for name in ("as_of", "age_seconds", "events", "learning_events", "dead_letters", "offsets"):
         assert name in header, piped.stdout
     assert "…" not in piped.stdout
+
+
+def test_csv_writes_lists_and_structs_as_json(data_dir):
+    result = subprocess.run([*CLI, "sql", "--data-dir", str(data_dir), "--format", "csv",
+                             "select [1, 2] as l, {'x': 'a,b'} as s"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'l,s\n"[1,2]","{""x"":""a,b""}"\n'
