@@ -133,3 +133,39 @@ def test_lag_series_follow_the_assignment():
     lag = {s.labels["partition"]: s.value for f in m.registry.collect()
            if f.name == "learnstream_consumer_lag" for s in f.samples}
     assert lag == {"1": 3}
+
+
+async def test_lag_counts_down_as_a_backlog_is_read(broker, topic, consumer_settings):
+    """A backlog of 40 messages read 5 at a time: the lag measured after each poll starts
+    near 35 and falls to 0 (a lag stuck at 0 would pass the test above)."""
+    from aiokafka import AIOKafkaProducer
+
+    await ensure_topic(broker.bootstrap, topic, 1)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        for i in range(40):
+            body = fixture("nutror/lesson_started").replace(b'"id"', b'"lag_seq": %d, "id"' % i,
+                                                             1)
+            await producer.send_and_wait(topic, body, headers=[("source", b"eduzz")])
+    finally:
+        await producer.stop()
+    consumer = RunningConsumer(msgspec.structs.replace(
+        consumer_settings, batch_max_records=5, snapshot_interval=0))
+    seen: list[int] = []
+    real = consumer.worker.metrics.set_lag
+    consumer.worker.metrics.set_lag = lambda lags: (seen.append(lags.get(0, -1)), real(lags))[1]
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sum(consumer.store.offsets(topic).values()) < 40 or not seen or seen[-1] != 0:
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()
+        consumer.store.close()
+    measured = [lag for lag in seen if lag >= 0]
+    assert max(measured) >= 30, seen
+    assert measured == sorted(measured, reverse=True), seen
+    assert consumer.worker.metrics.registry.get_sample_value(
+        "learnstream_consumer_lag", {"partition": "0"}) == 0
