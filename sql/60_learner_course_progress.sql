@@ -1,20 +1,28 @@
 create or replace view learner_course_progress as
-with ev as (
-    select * from learning_events
-    where learner_key is not null and course_key is not null
-),
-activity as (
+-- One pass over the events per learner and course; the course name (latest sent, as in
+-- `courses`) is the latest of each learner's latest names, so no second pass per course.
+-- Rows with no learner still carry course names, hence the learner_key filter at the end.
+with activity as materialized (
     select learner_key, course_key,
            min(occurred_at) filter (where action <> 'inactivity_flagged') as first_activity_at,
            max(occurred_at) filter (where action <> 'inactivity_flagged') as last_activity_at,
-           arg_max(progress, (occurred_at, kafka_partition, kafka_offset))
-               filter (where progress is not null) as progress
-    from ev
+           arg_max(progress, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where progress is not null) as progress,
+           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where course_name is not null) as name,
+           max(event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where course_name is not null) as name_order
+    from learning_events
+    where course_key is not null
     group by all
+),
+named as (
+    select *, arg_max(name, name_order) over (partition by course_key) as course_name
+    from activity
 )
 select a.learner_key,
        a.course_key,
-       c.course_name,
+       a.course_name,
        a.first_activity_at,
        a.last_activity_at,
        coalesce(s.lessons_completed, 0) as lessons_completed,
@@ -22,14 +30,18 @@ select a.learner_key,
        coalesce(s.course_completed, false) as course_completed,
        s.course_completed_at,
        a.progress
-from activity a
-join courses c using (course_key)
-left join learner_course_state s using (learner_key, course_key);
+from named a
+left join learner_course_state s using (learner_key, course_key)
+where a.learner_key is not null;
 
 comment on view learner_course_progress is
     'One row per learner x course: activity span and current completion state (latest completed/uncompleted event wins, whatever the arrival order).';
+comment on column learner_course_progress.course_name is
+    'The latest name sent for the course (by occurred_at, then arrival), from any learner.';
 comment on column learner_course_progress.first_activity_at is
     'Earliest occurred_at of an active event (any learning event but inactivity_flagged).';
+comment on column learner_course_progress.last_activity_at is
+    'Latest occurred_at of an active event (any learning event but inactivity_flagged).';
 comment on column learner_course_progress.lessons_completed is
     'Lessons whose latest completed/uncompleted event is a completion.';
 comment on column learner_course_progress.modules_completed is
