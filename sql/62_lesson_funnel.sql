@@ -32,3 +32,9 @@ comment on column lesson_funnel.learners_seen is
     'Learners with any active event on the lesson (seen, started, completed, favourite, rating, comment...).';
 comment on column lesson_funnel.share_of_course_learners is
     'learners_completed / all learners of the course (courses.learners).';
+comment on column lesson_funnel.lesson_name is
+    'The latest name sent for the lesson (by occurred_at, then arrival).';
+comment on column lesson_funnel.module_key is
+    'The latest module the lesson was reported in (by occurred_at, then arrival).';
+comment on column lesson_funnel.learners_completed is
+    'Learners whose latest lesson_completed/lesson_uncompleted event for the lesson is a completion.';

@@ -50,3 +50,8 @@ comment on column lesson_engagement.completions is
     'Learners whose latest completed/uncompleted event for the lesson is a completion.';
 comment on column lesson_engagement.favorites is
     'Learners whose latest favourite/unfavourite event for the lesson is a favourite.';
+comment on column lesson_engagement.ratings is
+    'lesson_rated events on the lesson (every rating event, not distinct learners).';
+comment on column lesson_engagement.avg_rating is
+    'Mean rating of the lesson_rated events that carried one; null when none did.';
+comment on column lesson_engagement.comments is 'comment_created events on the lesson.';

@@ -30,3 +30,5 @@ comment on view at_risk_learners is
     'Learners who have not completed the course now and whose last activity on it is more than 7 days before the newest event in the store.';
 comment on column at_risk_learners.days_inactive is
     'Whole days from the last activity to the newest event in the store (not to now: a paused feed does not inflate it).';
+comment on column at_risk_learners.last_activity_at is
+    'Latest occurred_at of an active event on the course (any learning event but inactivity_flagged).';

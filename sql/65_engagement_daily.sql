@@ -52,3 +52,6 @@ comment on view engagement_daily is
 comment on column engagement_daily.wau is 'Distinct active learners in the 7 days ending on day (inclusive).';
 comment on column engagement_daily.mau is 'Distinct active learners in the 30 days ending on day (inclusive).';
 comment on column engagement_daily.events is 'Active events that day (inactivity_flagged is not activity).';
+comment on column engagement_daily.day is 'Calendar day in America/Sao_Paulo.';
+comment on column engagement_daily.dau is
+    'Distinct learners with an active event (any but inactivity_flagged) on the course that day.';

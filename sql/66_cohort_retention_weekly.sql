@@ -30,3 +30,11 @@ join sizes s using (cohort_week);
 comment on view cohort_retention_weekly is
     'Learners grouped by the week of their first activity (any course): how many were active in each week since (week_number 0 is the first week).';
 comment on column cohort_retention_weekly.retention is 'active_learners / cohort_size.';
+comment on column cohort_retention_weekly.cohort_week is
+    'Monday (America/Sao_Paulo) of the week of the learner''s first active event on any course.';
+comment on column cohort_retention_weekly.week_number is
+    'Weeks after the cohort week: 0 is the cohort week itself.';
+comment on column cohort_retention_weekly.cohort_size is
+    'Learners whose first active week is cohort_week.';
+comment on column cohort_retention_weekly.active_learners is
+    'Learners of the cohort with an active event (any but inactivity_flagged) in that week.';

@@ -34,3 +34,8 @@ group by all;
 
 comment on view time_to_complete is
     'Per course: learners who completed it (current state) and the median and 90th percentile of days from their first activity to completion.';
+comment on column time_to_complete.completed_learners is
+    'Learners whose course is completed now (latest course_completed/course_uncompleted event is a completion).';
+comment on column time_to_complete.median_days is
+    'Median of the days (fractional) from first activity on the course to the latest course completion.';
+comment on column time_to_complete.p90_days is '90th percentile (interpolated) of the same days.';

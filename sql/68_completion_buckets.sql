@@ -37,3 +37,5 @@ comment on view completion_buckets is
     'Per course and 10% bin: learners whose share of the course''s known lessons completed now falls in the bin.';
 comment on column completion_buckets.bucket is
     'Lower bound of the bin in percent: 0 means 0-9.99%, 100 means all known lessons.';
+comment on column completion_buckets.learners is
+    'Learners of the course (any event on it) whose share of known lessons completed now falls in the bin.';

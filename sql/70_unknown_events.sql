@@ -20,3 +20,9 @@ comment on view unknown_events is
     'Event types kept in raw_events that no decoder knows yet (not errors): count, first and last arrival.';
 comment on column unknown_events.event_type is
     'The event string as sent (Eduzz `event`, Toolzz `event.slug`); (none) when the body had none.';
+comment on column unknown_events.events is
+    'Stored events (distinct event_uid) of this source and type.';
+comment on column unknown_events.first_seen is
+    'Earliest arrival at the receiver (received_at) of them.';
+comment on column unknown_events.last_seen is
+    'Latest arrival at the receiver (received_at) of them.';

@@ -26,3 +26,10 @@ left join unknown u using (source);
 
 comment on view pipeline_health is
     'One row per source: distinct events stored, the latest arrival, dead letters and events of unknown types.';
+comment on column pipeline_health.events is
+    'Distinct events stored (raw_events rows) of the source.';
+comment on column pipeline_health.last_received_at is
+    'Latest arrival at the receiver of a stored event; null for a source with dead letters only.';
+comment on column pipeline_health.dead_letters is 'dead_letters rows of the source.';
+comment on column pipeline_health.unknown_events is
+    'Stored events of the source that no decoder knows (see unknown_events).';

@@ -14,3 +14,9 @@ group by e.source, e.event_type, e.event_uid, e.received_at;
 
 comment on view late_events is
     'Learning events whose occurred_at is more than a day before received_at.';
+comment on column late_events.event_type is 'The event string as sent.';
+comment on column late_events.occurred_at is
+    'The event''s own time: the earliest occurred_at of its learning rows.';
+comment on column late_events.received_at is
+    'When the receiver got the event (the stored, first copy).';
+comment on column late_events.delay is 'received_at - occurred_at; always more than one day here.';

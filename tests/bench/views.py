@@ -142,10 +142,11 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     con.execute(RAW)
     for sql in EXTRAS:
         con.execute(sql.replace("{rows}", str(rows)))
-    if "deliveries" in objects(con, "table"):
-        con.execute(f"""insert into deliveries
-            select timestamptz '2024-01-01' + to_seconds(b * 60), s, 1000, 960, 35, 1, 4
-            from range({max(1, rows // 2000)}) t(b), (values ('eduzz'), ('toolzz')) v(s)""")
+    # One consumer batch a minute over the three months, per source, a few percent duplicates.
+    con.execute("""insert into deliveries
+        select timestamptz '2024-01-01 03:00:00+00' + to_seconds(b * 60), s,
+               1000, 958 - b % 30, 38 + b % 30, b % 2, 4
+        from range(131040) t(b), (values ('eduzz'), ('toolzz')) v(s)""")
     con.execute("drop table g")
     con.execute("checkpoint")
 
