@@ -1,21 +1,21 @@
 create or replace view course_funnel as
--- One pass per learner and course over all events (steps, and the course name as in
--- `courses`: the latest of each learner's latest names), beside the completion state.
-with per_learner as materialized (
+-- The course name is the latest one sent, as in `courses`, but read from a pass of its own:
+-- grouping by course alone is nearly free, while `courses` also counts distinct learners
+-- (`learners` here is the same count, taken from per_learner).
+with per_learner as (
     select course_key, learner_key,
            bool_or(action = 'enrolled') as enrolled,
-           bool_or(action not in ('enrolled', 'inactivity_flagged')) as started,
-           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where course_name is not null) as name,
-           max(event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where course_name is not null) as name_order
+           bool_or(action not in ('enrolled', 'inactivity_flagged')) as started
     from learning_events
-    where course_key is not null
+    where learner_key is not null and course_key is not null
     group by all
 ),
 names as (
-    select course_key, arg_max(name, name_order) as course_name
-    from per_learner
+    select course_key,
+           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where course_name is not null) as course_name
+    from learning_events
+    where course_key is not null
     group by all
 ),
 steps as (
@@ -28,7 +28,6 @@ steps as (
            count(*) filter (where s.course_completed) as completed_course
     from per_learner p
     left join learner_course_state s using (course_key, learner_key)
-    where p.learner_key is not null
     group by all
 )
 select s.course_key, n.course_name, split_part(s.course_key, ':', 1) as platform,
