@@ -42,7 +42,8 @@ class ConsumerMetrics:
                                   "Messages skipped: their event_uid was already stored",
                                   registry=r)
         self.dead_letters = Counter("learnstream_dead_letters",
-                                    "Messages that could not be decoded, by source and kind",
+                                    "Dead letters stored (a redelivered one once), "
+                                    "by source and kind",
                                     ["source", "kind"], registry=r)
         self.batch_messages = Histogram("learnstream_batch_messages",
                                         "Kafka messages per stored batch", registry=r,
@@ -68,7 +69,7 @@ class ConsumerMetrics:
         by_label.update((row.event_uid.split(":", 1)[0], "commerce") for row in batch.commerce)
         for (source, action), n in by_label.items():
             self.events.labels(source, action).inc(n)
-        for (source, kind), n in Tally((d.source, d.error_kind) for d in batch.dead).items():
+        for (source, kind), n in Tally(written.letter_kinds).items():
             self.dead_letters.labels(source, kind).inc(n)
         self.stored.inc(written.events)
         self.duplicates.inc(written.duplicates)

@@ -84,6 +84,18 @@ class DeadLetter(msgspec.Struct, gc=False, frozen=True):
     body: bytes
 
 
+class Delivery(msgspec.Struct, gc=False, frozen=True):
+    """`deliveries`: what one batch's messages of one source became (the duplicate rate)."""
+
+    batch_at: datetime
+    source: str
+    messages: int  # positions carrying a raw row or a dead letter
+    new_events: int
+    duplicates: int  # positions dropped as redeliveries
+    conflicts: int
+    dead_letters: int
+
+
 class Written(NamedTuple):
     """What one batch left in the store."""
 
@@ -93,6 +105,8 @@ class Written(NamedTuple):
     learning: int
     commerce: int
     dead_letters: int
+    # (source, error kind) of each dead letter stored: a redelivered one is not stored again
+    letter_kinds: tuple[tuple[str, str], ...] = ()
 
 
 class Decoded(msgspec.Struct, gc=False, frozen=True):

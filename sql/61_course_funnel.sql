@@ -1,10 +1,21 @@
 create or replace view course_funnel as
+-- The course name is the latest one sent, as in `courses`, but read from a pass of its own:
+-- grouping by course alone is nearly free, while `courses` also counts distinct learners
+-- (`learners` here is the same count, taken from per_learner).
 with per_learner as (
     select course_key, learner_key,
            bool_or(action = 'enrolled') as enrolled,
            bool_or(action not in ('enrolled', 'inactivity_flagged')) as started
     from learning_events
     where learner_key is not null and course_key is not null
+    group by all
+),
+names as (
+    select course_key,
+           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where course_name is not null) as course_name
+    from learning_events
+    where course_key is not null
     group by all
 ),
 steps as (
@@ -19,7 +30,7 @@ steps as (
     left join learner_course_state s using (course_key, learner_key)
     group by all
 )
-select c.course_key, c.course_name, c.platform,
+select s.course_key, n.course_name, split_part(s.course_key, ':', 1) as platform,
        s.learners, s.enrolled, s.started,
        s.completed_lesson, s.completed_module, s.completed_course,
        s.enrolled / nullif(s.learners, 0) as enrolled_rate,
@@ -28,10 +39,13 @@ select c.course_key, c.course_name, c.platform,
        s.completed_module / nullif(s.completed_lesson, 0) as completed_module_rate,
        s.completed_course / nullif(s.completed_module, 0) as completed_course_rate
 from steps s
-join courses c using (course_key);
+join names n using (course_key);
 
 comment on view course_funnel is
     'One row per course: learners at each step (current state) and the conversion between consecutive steps.';
+comment on column course_funnel.course_name is
+    'The latest name sent for the course (by occurred_at, then arrival).';
+comment on column course_funnel.platform is 'The platform part of course_key.';
 comment on column course_funnel.learners is 'Distinct learners with any event on the course.';
 comment on column course_funnel.enrolled is 'Learners with an enrolment event (AlpaClass sends none).';
 comment on column course_funnel.started is

@@ -1,19 +1,30 @@
 create or replace view lesson_funnel as
-select s.course_key,
-       s.lesson_key,
-       arg_max(e.lesson_name, (e.occurred_at, e.kafka_partition, e.kafka_offset))
-           filter (where e.lesson_name is not null) as lesson_name,
-       arg_max(e.module_key, (e.occurred_at, e.kafka_partition, e.kafka_offset))
-           filter (where e.module_key is not null) as module_key,
-       count(distinct s.learner_key) filter (where s.completed) as learners_completed,
-       count(distinct s.learner_key) filter (where s.seen) as learners_seen,
-       count(distinct s.learner_key) filter (where s.completed)
-           / nullif(any_value(c.learners), 0) as share_of_course_learners
-from learner_lesson_state s
-join learning_events e using (learner_key, course_key, lesson_key)
-join courses c using (course_key)
-where s.course_key is not null
-group by all;
+-- Learner counts from learner_lesson_state (one row per learner and lesson already), names
+-- from one pass per lesson over the events: never a join of learners back to events.
+with state as (
+    select course_key, lesson_key,
+           count(*) filter (where completed) as learners_completed,
+           count(*) filter (where seen) as learners_seen
+    from learner_lesson_state
+    where course_key is not null
+    group by all
+),
+names as (
+    select course_key, lesson_key,
+           arg_max(lesson_name, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where lesson_name is not null) as lesson_name,
+           arg_max(module_key, event_order(occurred_at, kafka_partition, kafka_offset))
+               filter (where module_key is not null) as module_key
+    from learning_events
+    where learner_key is not null and course_key is not null and lesson_key is not null
+    group by all
+)
+select s.course_key, s.lesson_key, n.lesson_name, n.module_key,
+       s.learners_completed, s.learners_seen,
+       s.learners_completed / nullif(c.learners, 0) as share_of_course_learners
+from state s
+join names n using (course_key, lesson_key)
+join courses c using (course_key);
 
 comment on view lesson_funnel is
     'One row per course x lesson: learners who completed it now (latest completed/uncompleted event wins) and learners active on it.';
@@ -21,3 +32,9 @@ comment on column lesson_funnel.learners_seen is
     'Learners with any active event on the lesson (seen, started, completed, favourite, rating, comment...).';
 comment on column lesson_funnel.share_of_course_learners is
     'learners_completed / all learners of the course (courses.learners).';
+comment on column lesson_funnel.lesson_name is
+    'The latest name sent for the lesson (by occurred_at, then arrival).';
+comment on column lesson_funnel.module_key is
+    'The latest module the lesson was reported in (by occurred_at, then arrival).';
+comment on column lesson_funnel.learners_completed is
+    'Learners whose latest lesson_completed/lesson_uncompleted event for the lesson is a completion.';

@@ -1,30 +1,57 @@
 create or replace view engagement_daily as
 -- Days are calendar days in the reporting zone America/Sao_Paulo, fixed here so the
 -- answer does not depend on the reader's session time zone.
-with active as (
+-- Trailing distinct counts without joining days to events: a learner's active day on a
+-- course covers the days from it until their next active day there, at most 7 (wau) or 30
+-- (mau) days; those covers never overlap, so a learner counts once on each day their
+-- window includes, and the count per day is a running sum of +1 where a cover starts and
+-- -1 where it ends.
+with active_days as (
     select course_key, learner_key,
-           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day
+           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
+           count(*) as events
     from learning_events
     where course_key is not null and learner_key is not null
       and action <> 'inactivity_flagged'
-),
-daily as (
-    select course_key, day, count(distinct learner_key) as dau, count(*) as events
-    from active
     group by all
+),
+covers as (
+    select course_key, day, events,
+           coalesce(lead(day) over (partition by course_key, learner_key order by day),
+                    day + 30) as next_day
+    from active_days
+),
+changes as (
+    select course_key, day, 1 as active, events, 1 as week_change, 1 as month_change
+    from covers
+    union all
+    select course_key, least(next_day, day + 7), 0, 0, -1, 0 from covers
+    union all
+    select course_key, least(next_day, day + 30), 0, 0, 0, -1 from covers
+),
+per_day as (
+    select course_key, day, sum(active) as dau, sum(events) as events,
+           sum(week_change) as week_change, sum(month_change) as month_change
+    from changes
+    group by all
+),
+running as (
+    select course_key, day, dau, events,
+           sum(week_change) over w as wau,
+           sum(month_change) over w as mau
+    from per_day
+    window w as (partition by course_key order by day rows unbounded preceding)
 )
-select d.course_key,
-       d.day,
-       d.dau,
-       count(distinct a.learner_key) filter (where a.day > d.day - 7) as wau,
-       count(distinct a.learner_key) as mau,
-       d.events
-from daily d
-join active a on a.course_key = d.course_key and a.day between d.day - 29 and d.day
-group by d.course_key, d.day, d.dau, d.events;
+select course_key, day, dau::bigint as dau, wau::bigint as wau, mau::bigint as mau,
+       events::bigint as events
+from running
+where dau > 0;
 
 comment on view engagement_daily is
     'One row per course and day with activity (reporting zone America/Sao_Paulo): daily, trailing-7-day and trailing-30-day distinct active learners, and active events.';
 comment on column engagement_daily.wau is 'Distinct active learners in the 7 days ending on day (inclusive).';
 comment on column engagement_daily.mau is 'Distinct active learners in the 30 days ending on day (inclusive).';
 comment on column engagement_daily.events is 'Active events that day (inactivity_flagged is not activity).';
+comment on column engagement_daily.day is 'Calendar day in America/Sao_Paulo.';
+comment on column engagement_daily.dau is
+    'Distinct learners with an active event (any but inactivity_flagged) on the course that day.';

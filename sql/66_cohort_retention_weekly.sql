@@ -1,21 +1,24 @@
 create or replace view cohort_retention_weekly as
 -- Weeks start on Monday, in the reporting zone America/Sao_Paulo (fixed here).
-with activity as (
+-- Each learner's active weeks are taken once, first; cohorts and counts come from those
+-- (a few per learner) rather than from every event.
+with weeks as (
     select learner_key,
            cast(date_trunc('week', timezone('America/Sao_Paulo', occurred_at)) as date) as week
     from learning_events
     where learner_key is not null and action <> 'inactivity_flagged'
+    group by all
 ),
 cohorts as (
-    select learner_key, min(week) as cohort_week from activity group by all
+    select learner_key, min(week) as cohort_week from weeks group by all
 ),
 sizes as (
     select cohort_week, count(*) as cohort_size from cohorts group by all
 ),
 active as (
-    select c.cohort_week, (a.week - c.cohort_week) // 7 as week_number,
-           count(distinct a.learner_key) as active_learners
-    from activity a
+    select c.cohort_week, (w.week - c.cohort_week) // 7 as week_number,
+           count(*) as active_learners
+    from weeks w
     join cohorts c using (learner_key)
     group by all
 )
@@ -27,3 +30,11 @@ join sizes s using (cohort_week);
 comment on view cohort_retention_weekly is
     'Learners grouped by the week of their first activity (any course): how many were active in each week since (week_number 0 is the first week).';
 comment on column cohort_retention_weekly.retention is 'active_learners / cohort_size.';
+comment on column cohort_retention_weekly.cohort_week is
+    'Monday (America/Sao_Paulo) of the week of the learner''s first active event on any course.';
+comment on column cohort_retention_weekly.week_number is
+    'Weeks after the cohort week: 0 is the cohort week itself.';
+comment on column cohort_retention_weekly.cohort_size is
+    'Learners whose first active week is cohort_week.';
+comment on column cohort_retention_weekly.active_learners is
+    'Learners of the cohort with an active event (any but inactivity_flagged) in that week.';

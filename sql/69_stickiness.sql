@@ -16,3 +16,5 @@ group by all;
 
 comment on view stickiness is
     'Per learner: distinct days with activity in the 30 days up to the newest event in the store.';
+comment on column stickiness.active_days_30d is
+    'Distinct calendar days (America/Sao_Paulo) with an active event on any course, in the 30 days up to the newest event in the store.';

@@ -10,9 +10,10 @@ with ev as (
 last_activity as (
     select learner_key, course_key,
            max(occurred_at) filter (where action <> 'inactivity_flagged') as last_activity_at,
-           coalesce(arg_max(action, (occurred_at, kafka_partition, kafka_offset))
-               filter (where action in ('course_completed', 'course_uncompleted'))
-               = 'course_completed', false) as course_completed
+           coalesce(arg_max(action = 'course_completed',
+                            event_order(occurred_at, kafka_partition, kafka_offset))
+                        filter (where action in ('course_completed', 'course_uncompleted')),
+                    false) as course_completed
     from ev
     group by all
 )

@@ -1,7 +1,7 @@
 create or replace macro course_funnel_between(from_ts, to_ts) as table
 -- course_funnel over the events of [from_ts, to_ts) only: the same steps, with completion
 -- the latest completed/uncompleted event inside the window.
-with ev as (
+with ev as not materialized (  -- read twice: filtering twice beats copying it
     select * from learning_events
     where occurred_at >= from_ts::timestamptz and occurred_at < to_ts::timestamptz
       and learner_key is not null and course_key is not null
@@ -17,7 +17,8 @@ latest as (
     select course_key, learner_key, split_part(action, '_', 1) as level,
            case split_part(action, '_', 1) when 'lesson' then lesson_key
                 when 'module' then module_key else course_key end as item,
-           arg_max(action, (occurred_at, kafka_partition, kafka_offset)) as last_action
+           arg_max(action like '%\_completed' escape '\',
+                   event_order(occurred_at, kafka_partition, kafka_offset)) as done
     from ev
     where action in ('lesson_completed', 'lesson_uncompleted', 'module_completed',
                      'module_uncompleted', 'course_completed', 'course_uncompleted')
@@ -26,9 +27,9 @@ latest as (
 ),
 state as (
     select course_key, learner_key,
-           bool_or(level = 'lesson' and last_action = 'lesson_completed') as lesson_done,
-           bool_or(level = 'module' and last_action = 'module_completed') as module_done,
-           bool_or(level = 'course' and last_action = 'course_completed') as course_done
+           bool_or(level = 'lesson' and done) as lesson_done,
+           bool_or(level = 'module' and done) as module_done,
+           bool_or(level = 'course' and done) as course_done
     from latest
     group by all
 )

@@ -4,7 +4,7 @@ create or replace macro ordered_funnel(window_days, as_of) as table
 -- completed, each step at or after the previous one and within window_days of enrolling.
 -- Event-based (the first time each step happened), unlike course_funnel's current state.
 -- A learner stuck at a step whose window is still open at as_of is in_window, not dropped.
-with ev as (
+with ev as not materialized (  -- read twice: filtering twice beats copying it
     select learner_key, course_key, action, occurred_at
     from learning_events
     where learner_key is not null and course_key is not null
@@ -17,27 +17,24 @@ enrolments as (
 s1 as (
     select *, t1 + to_days(window_days::integer) as closes from enrolments
 ),
-s2 as (
-    select s1.*, min(e.occurred_at) as t2
+-- One join of each enrolment with its learner's events inside the window; each later step
+-- is then the first time, at or after the step before, within those events.
+windowed as (
+    select s1.learner_key, s1.course_key, s1.t1, s1.closes,
+           min(e.occurred_at) filter (where e.action not in ('enrolled', 'inactivity_flagged'))
+               as t2,
+           list(e.occurred_at) filter (where e.action = 'lesson_completed') as lessons,
+           list(e.occurred_at) filter (where e.action = 'course_completed') as courses
     from s1 left join ev e
       on e.learner_key = s1.learner_key and e.course_key = s1.course_key
-     and e.action not in ('enrolled', 'inactivity_flagged')
      and e.occurred_at between s1.t1 and s1.closes
     group by all
 ),
 s3 as (
-    select s2.*, min(e.occurred_at) as t3
-    from s2 left join ev e
-      on e.learner_key = s2.learner_key and e.course_key = s2.course_key
-     and e.action = 'lesson_completed' and e.occurred_at between s2.t2 and s2.closes
-    group by all
+    select *, list_min(list_filter(lessons, lambda t: t >= t2)) as t3 from windowed
 ),
 s4 as (
-    select s3.*, min(e.occurred_at) as t4
-    from s3 left join ev e
-      on e.learner_key = s3.learner_key and e.course_key = s3.course_key
-     and e.action = 'course_completed' and e.occurred_at between s3.t3 and s3.closes
-    group by all
+    select *, list_min(list_filter(courses, lambda t: t >= t3)) as t4 from s3
 ),
 per_course as (
     select course_key,

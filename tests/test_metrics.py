@@ -169,3 +169,26 @@ async def test_lag_counts_down_as_a_backlog_is_read(broker, topic, consumer_sett
     assert measured == sorted(measured, reverse=True), seen
     assert consumer.worker.metrics.registry.get_sample_value(
         "learnstream_consumer_lag", {"partition": "0"}) == 0
+
+
+def test_a_redelivered_dead_letter_counts_once(tmp_path):
+    """The store keeps one dead letter per redelivered message; the counter says the same."""
+    from zoneinfo import ZoneInfo
+
+    from consumer.records import Decoder, Message
+    from consumer.rows import Batch
+    from consumer.store import Store
+
+    decoder = Decoder({"eduzz": ZoneInfo("UTC"), "toolzz": ZoneInfo("UTC")})
+    store, m = Store(tmp_path / "d.duckdb"), ConsumerMetrics()
+    try:
+        for offset in (0, 1):  # the platform sent it again: a new Kafka record
+            batch = Batch()
+            batch.add(0, offset, decoder.decode(Message(DEAD, [("source", b"eduzz")], 0,
+                                                        offset, 0)))
+            m.batch(batch, store.write(batch, "t"), 0.01)
+        assert store.query("select count(*) from dead_letters")[1] == [(1,)]
+    finally:
+        store.close()
+    assert m.registry.get_sample_value("learnstream_dead_letters_total",
+                                       {"source": "eduzz", "kind": "invalid_event"}) == 1

@@ -20,6 +20,8 @@ T0 = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 def test_sql_files_are_numbered_one_object_each_and_idempotent():
     names = [name for name, _ in schema_files()]
     assert names == sorted(p.name for p in SQL_DIR.glob("*.sql"))
+    numbers = [name[:2] for name in names]
+    assert len(set(numbers)) == len(numbers), "one number per file: the apply order is explicit"
     for name, text in schema_files():
         assert re.match(r"^\d\d_[a-z_]+\.sql$", name), name
         creates = re.findall(
@@ -39,6 +41,23 @@ def test_every_view_has_a_comment():
                         "where not internal and schema_name = 'main'").fetchall()
     assert {"course_funnel", "learner_course_progress"} <= {v for v, _ in views}
     assert all(comment for _, comment in views), views
+
+
+# Identity keys (data-model.md section 2) and the source: the only view columns whose name
+# says all. Everything else carries units, zone, denominator or which events count.
+OBVIOUS_COLUMNS = ["course_key", "event_uid", "learner_key", "lesson_key", "source"]
+
+
+def test_every_view_column_but_the_keys_has_a_comment_that_survives_a_restart():
+    con = duckdb.connect()
+    apply_schema(con)
+    apply_schema(con)  # `create or replace view` drops column comments: each file restores its own
+    uncommented = con.execute("""
+        select c.table_name, c.column_name from duckdb_columns() c
+        join duckdb_views() v on v.view_name = c.table_name and v.schema_name = c.schema_name
+        where not v.internal and v.schema_name = 'main' and c.comment is null""").fetchall()
+    assert len(uncommented) > 10  # the keys of most views
+    assert sorted({column for _, column in uncommented}) == OBVIOUS_COLUMNS, uncommented
 
 
 def test_contract_columns_of_views():

@@ -15,7 +15,8 @@ from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.identity import same_event
-from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow, Written
+from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
+from consumer.store.deliveries import deliveries
 from consumer.store.schema import apply_schema
 
 Rowtuple = tuple[Any, ...]
@@ -43,7 +44,7 @@ class Store:
             table: self._con.appender(table, columns=list(row.__struct_fields__))
             for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
                                ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
-                               ("conflicting_deliveries", RawRow))
+                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
         }
 
     @contextmanager
@@ -69,21 +70,25 @@ class Store:
         return len(rows)
 
     def write(self, batch: Batch, topic: str) -> Written:
-        """Store a batch and its offsets in one transaction; redelivered event_uids are
-        skipped. On any error nothing of the batch is stored and the error propagates."""
+        """Store a batch, its offsets and its per-source delivery counts in one transaction;
+        redelivered event_uids are skipped. On any error nothing of the batch is stored and
+        the error propagates."""
         with self.transaction():
+            now = datetime.now(UTC)
             redelivered = self._redelivered(batch)
             duplicates, conflicts = self._duplicates(_kept(batch.raw, redelivered))
             dropped = redelivered | duplicates
+            letters = _kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
                 ("raw_events", _kept(batch.raw, dropped)),
                 ("learning_events", _kept(batch.learning, dropped)),
                 ("commerce_events", _kept(batch.commerce, dropped)),
-                ("dead_letters", _kept(batch.dead, dropped)),
-                ("conflicting_deliveries", conflicts))}
-            self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints)
+                ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
+            self.append("deliveries", deliveries(batch, dropped, conflicts, now))
+            self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints, now)
         return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
-                       n["learning_events"], n["commerce_events"], n["dead_letters"])
+                       n["learning_events"], n["commerce_events"], n["dead_letters"],
+                       tuple((d.source, d.error_kind) for d in letters))
 
     def _redelivered(self, batch: Batch) -> set[tuple[int, int]]:
         """Dead letters without a raw row stored already at their position with the same bytes
@@ -129,7 +134,7 @@ class Store:
         return dropped, conflicts
 
     def _save_offsets(self, topic: str, next_offsets: dict[int, int],
-                      fingerprints: dict[int, str]) -> None:
+                      fingerprints: dict[int, str], now: datetime) -> None:
         if not next_offsets:
             return
         partitions = list(next_offsets)
@@ -141,7 +146,7 @@ class Store:
                on conflict do update set next_offset = excluded.next_offset,
                                          updated_at = excluded.updated_at,
                                          last_fingerprint = excluded.last_fingerprint""",
-            [topic, partitions, [next_offsets[p] for p in partitions], datetime.now(UTC),
+            [topic, partitions, [next_offsets[p] for p in partitions], now,
              [fingerprints.get(p) for p in partitions]])
 
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:

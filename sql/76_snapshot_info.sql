@@ -20,3 +20,13 @@ comment on column snapshot_info.age_seconds is
     'Seconds from as_of to the start of the query: how old the data is.';
 comment on column snapshot_info.offsets is
     'Per topic partition, the next offset to read: every message before it is in the snapshot.';
+comment on column snapshot_info.as_of is
+    'When the snapshot was taken (UTC): the moment the consumer copied its store.';
+comment on column snapshot_info.events is
+    'Distinct events stored (raw_events rows), known and unknown types alike.';
+comment on column snapshot_info.learning_events is
+    'Rows of learning_events (one per decoded learning event and course).';
+comment on column snapshot_info.commerce_events is
+    'Rows of commerce_events (sales, subscriptions, commissions, carts, tickets).';
+comment on column snapshot_info.dead_letters is
+    'Messages that could not be decoded (dead_letters rows).';

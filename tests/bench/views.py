@@ -1,0 +1,234 @@
+"""Benchmark: every view and table macro over N generated learning events (prints, never asserts).
+
+    python -m tests.bench.views [--rows 10000000] [--keep PATH]
+
+The events are generated in SQL straight into a fresh DuckDB file with the project's schema
+(hash-based pseudo-random, so every run builds the same data): 200k learners (a few very
+active, most not) taking one to three of 300 courses on three platforms, 8 modules of 6
+lessons each (each learner goes only so deep into a course, so later lessons see fewer
+learners), three months of study sessions (up to 12 days per learner and course), an action
+mix dominated by lesson_seen and lesson_completed, with un-completions, module and course
+completions, enrolments, ratings, comments, favourites and inactivity flags; one raw_events
+row per event (1% of them received more than a day late), a few unknown event types, dead
+letters, commerce events and delivery batches.
+Each view is materialised (`create temp table ... as select *`), best of `--runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from consumer.store import apply_schema
+
+LEARNERS, COURSES, DAYS = 200_000, 300, 91
+SLOW = {"cohort_retention_weekly", "engagement_daily", "engagement", "stickiness"}
+MACROS = {  # sensible parameters, relative to the newest event
+    "at_risk": "at_risk(getvariable('newest'), 7)",
+    "engagement": "engagement(getvariable('newest'))",
+    "course_funnel_between":
+        "course_funnel_between(getvariable('newest') - interval 30 day, getvariable('newest'))",
+    "ordered_funnel": "ordered_funnel(14, getvariable('newest'))",
+}
+ACTIONS = [  # (action, cumulative share of events)
+    ("lesson_seen", .38), ("lesson_completed", .68), ("lesson_uncompleted", .70),
+    ("lesson_started", .74), ("module_completed", .78), ("module_uncompleted", .79),
+    ("course_completed", .805), ("course_uncompleted", .807), ("enrolled", .84),
+    ("lesson_rated", .86), ("comment_created", .88), ("lesson_favorited", .90),
+    ("lesson_unfavorited", .905), ("course_seen", .95), ("inactivity_flagged", .96),
+    ("certificate_viewed", .97), ("file_downloaded", 1.0)]
+
+EVENTS = """
+create temp table g as
+with base as (
+    select i,
+           -- skewed: low learner numbers are the very active ones
+           floor({learners} * pow(u(i, 1), 1.6))::bigint as l,
+           u(i, 2) as u2, u(i, 3) as u3, u(i, 4) as u4, u(i, 5) as u5, u(i, 6) as u6,
+           u(i, 7) as u7
+    from range({rows}) t(i)
+), placed as (
+    select *,
+           -- each learner takes one to three courses
+           (hash(l, floor(u2 * (1 + hash(l, 9) % 3))) % {courses})::bigint as c,
+           (hash(l, 5) % 75)::bigint as start_day
+    from base
+), placed_lesson as (
+    -- learners drop off: each goes only so deep into a course (lesson 1 to 48)
+    select *, floor(u3 * (1 + floor(47 * pow(u(l * 1000 + c, 8), 2))))::int as lesson
+    from placed
+)
+select i, l, c, ['alpaclass', 'nutror', 'toolzz'][c % 3 + 1] as platform,
+       lesson // 6 as m, lesson % 6 as k,
+       -- learners study in sessions: each learner x course has up to 12 study days, the
+       -- earlier ones likelier; midnight of day 0 in America/Sao_Paulo, plus the day
+       timestamptz '2024-01-01 03:00:00+00' + to_seconds((86400 * (u4 + start_day + floor(
+           pow(u(l * 1000 + c, 100 + floor(u5 * 12)), 1.5) * ({days} - start_day))))::bigint)
+           as occurred_at,
+       {action} as action, u7
+from placed_lesson
+"""
+
+
+def action_case() -> str:
+    """The CASE expression choosing an action from the uniform u6."""
+    arms = " ".join(f"when u6 < {share} then '{name}'" for name, share in ACTIONS[:-1])
+    return f"case {arms} else '{ACTIONS[-1][0]}' end"
+
+
+LEARNING = """
+insert into learning_events
+select case when platform = 'toolzz' then 'toolzz:sha256:' || i else 'eduzz:' || i end,
+       platform, platform || '.' || action, action, occurred_at,
+       occurred_at + case when u7 < 0.01 then interval 2 day else interval 3 second end,
+       platform || ':s' || (c % 20), 'School ' || (c % 20),
+       'learner' || l || '@example.com', l::varchar, 'learner' || l || '@example.com',
+       'Learner ' || l,
+       platform || ':' || c, 'Course ' || c,
+       case when action like 'lesson%' or action like 'module%'
+            then platform || ':m' || (c * 10 + m) end,
+       case when action like 'lesson%' or action like 'module%' then 'Module ' || m end,
+       case when action like 'lesson%' or action = 'comment_created'
+            then platform || ':l' || (c * 100 + m * 10 + k) end,
+       case when action like 'lesson%' or action = 'comment_created' then 'Lesson ' || k end,
+       case when u7 > 0.7 then round(u7 * 100) end,
+       case when action = 'lesson_rated' then 1 + floor(u7 * 5) end,
+       case when action = 'comment_created' then 'nice lesson' end,
+       (l % 3)::int, i
+from g
+"""
+
+RAW = """
+insert into raw_events
+select case when platform = 'toolzz' then 'toolzz:sha256:' || i else 'eduzz:' || i end,
+       case when platform = 'toolzz' then 'toolzz' else 'eduzz' end,
+       platform || '.' || action,
+       occurred_at + case when u7 < 0.01 then interval 2 day else interval 3 second end,
+       case when platform = 'toolzz' then null else occurred_at end,
+       '{"id": ' || i || '}', (l % 3)::int, i
+from g
+"""
+
+EXTRAS = [  # unknown event types, dead letters, commerce events, delivery batches
+    """insert into raw_events
+       select 'eduzz:u' || i, 'eduzz', 'brand.new_' || (i % 7),
+              timestamptz '2024-01-01' + to_seconds(i * 600), null, '{}', 0, {rows} + i
+       from range(5000) t(i)""",
+    """insert into dead_letters
+       select i % 3, {rows} + 10000 + i, timestamptz '2024-01-01' + to_seconds(i * 900),
+              case when i % 4 = 0 then 'toolzz' else 'eduzz' end, 'invalid_event',
+              'Expected `str`, got `int` - at `$.data.id`', '{}'::blob
+       from range(8000) t(i)""",
+    """insert into commerce_events
+       select 'eduzz:p' || i, 'myeduzz', 'myeduzz.invoice_paid',
+              timestamptz '2024-01-01' + to_seconds(i * 60), 'learner' || i || '@example.com',
+              i::varchar, null, 'paid', [(i % 50)::varchar], 97.00, 'BRL', 1, {rows} + 20000 + i
+       from range(100000) t(i)""",
+]
+
+
+def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Fill the schema's tables with `rows` learning events and what goes with them."""
+    con.execute("create or replace temp macro u(i, k) as (hash(i, k) % 1000003) / 1000003.0")
+    con.execute(EVENTS.format(learners=LEARNERS, courses=COURSES, days=DAYS, rows=rows,
+                              action=action_case()))
+    con.execute(LEARNING)
+    con.execute(RAW)
+    for sql in EXTRAS:
+        con.execute(sql.replace("{rows}", str(rows)))
+    # One consumer batch a minute over the three months, per source, a few percent duplicates.
+    con.execute("""insert into deliveries
+        select timestamptz '2024-01-01 03:00:00+00' + to_seconds(b * 60), s,
+               1000, 958 - b % 30, 38 + b % 30, b % 2, 4
+        from range(131040) t(b), (values ('eduzz'), ('toolzz')) v(s)""")
+    con.execute("drop table g")
+    con.execute("checkpoint")
+
+
+def objects(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
+    """Names of the schema's views, tables or table macros."""
+    sql = {"view": "select view_name from duckdb_views() where not internal "
+                   "and schema_name = 'main'",
+           "table": "select table_name from duckdb_tables() where schema_name = 'main'",
+           "macro": "select distinct function_name from duckdb_functions() "
+                    "where function_type = 'table_macro' and not internal "
+                    "and schema_name = 'main'"}[kind]
+    return sorted(r[0] for r in con.execute(sql).fetchall())
+
+
+def best(con: duckdb.DuckDBPyConnection, relation: str, runs: int) -> tuple[float, float, int]:
+    """Best wall and CPU seconds (all threads) of `runs` full materialisations of `relation`,
+    and its row count. CPU time is the steadier figure when other work shares the cores."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        con.execute(f"create or replace temp table _t as select * from {relation}")
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    (count,) = con.execute("select count(*) from _t").fetchone() or (0,)
+    con.execute("drop table _t")
+    return min(wall), min(cpu), count
+
+
+def run(rows: int, runs: int = 3, keep: str | None = None,
+        only: set[str] | None = None) -> dict[str, object]:
+    """Generate `rows` events in a fresh file, time every view and macro (or `only` those);
+    the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = keep or str(Path(tmp) / "bench.duckdb")
+        con = duckdb.connect(path)
+        apply_schema(con)
+        started = time.perf_counter()
+        if not con.execute("select count(*) from learning_events").fetchone()[0]:  # type: ignore[index]
+            generate(con, rows)
+        generated = time.perf_counter() - started
+        con.execute("set variable newest = (select max(occurred_at) from learning_events)")
+        stats = con.execute(
+            "select count(*), count(distinct learner_key), count(distinct course_key), "
+            "count(distinct (learner_key, course_key)), "
+            "count(distinct (learner_key, course_key, lesson_key)) from learning_events"
+        ).fetchone() or (0, 0, 0, 0, 0)
+        timings = {}
+        for name in objects(con, "view") + objects(con, "macro"):
+            if only is not None and name not in only:
+                continue
+            relation = MACROS.get(name, name)
+            seconds, cpu, count = best(con, relation, runs)
+            target = 3.0 if name in SLOW else 1.0
+            timings[name] = {"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+                             "rows": count, "target": target, "ok": seconds < target}
+        con.close()
+    return {"cores": os.cpu_count(), "duckdb": duckdb.__version__, "load": os.getloadavg()[0],
+            "learning_events": stats[0], "learners": stats[1], "courses": stats[2],
+            "learner_courses": stats[3], "learner_lessons": stats[4],
+            "generate_seconds": round(generated, 1), "views": timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", help="store file to create, or reuse if it holds events")
+    parser.add_argument("--only", help="comma-separated views and macros to time")
+    args = parser.parse_args()
+    result = run(args.rows, args.runs, args.keep, set(args.only.split(",")) if args.only else None)
+    print(f"machine: {result['cores']} cores (load {result['load']:.1f}), "
+          f"DuckDB {result['duckdb']}; {result['learning_events']:,} learning events, "
+          f"{result['learners']:,} learners, {result['courses']} courses, "
+          f"{result['learner_courses']:,} learner x course, {result['learner_lessons']:,} "
+          f"learner x lesson; generated in {result['generate_seconds']} s")
+    print(f"{'view or macro':28} {'seconds':>8} {'cpu s':>7} {'target':>7} {'rows':>10}  ok")
+    for name, t in result["views"].items():  # type: ignore[attr-defined]
+        print(f"{name:28} {t['seconds']:>8.3f} {t['cpu_seconds']:>7.3f} {t['target']:>7.1f} "
+              f"{t['rows']:>10,}  {'yes' if t['ok'] else 'NO'}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
