@@ -98,7 +98,8 @@ def _rows(e: Event, at: datetime) -> list[Row]:
     p = e.platform
     module = f"{p}:{e.module.id}" if e.module else None
     lesson = f"{p}:{e.lesson.id}" if e.lesson else None
-    name = e.lesson.name if e.lesson else None
+    # Toolzz names a lesson only by `content.lesson_id`: no lesson name reaches the store.
+    name = e.lesson.name if e.lesson and p != "toolzz" else None
     rating = float(e.rating) if e.rating is not None else None
     learner = learner_key(e)
     courses = [(f"{p}:{c.id}", c.name) for c in e.courses] or [(None, None)]
