@@ -66,6 +66,12 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
 
 
+class DemoSettings(LauncherSettings, frozen=True, kw_only=True):
+    """`learnstream demo`: `up` on temporary ports, fed a journey simulator run."""
+
+    learners: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 40
+
+
 class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream broker`: the embedded Tansu broker alone (memory only)."""
 
@@ -93,9 +99,10 @@ HELP = {
     "toolzz_token": "the token in the Toolzz webhook URL (passed to the receiver)",
     "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
     "broker_port": "embedded broker port",
+    "learners": "simulated learners whose webhooks the demo posts",
 }
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings)
+S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings)
 
 
 def env_name(field: str) -> str:

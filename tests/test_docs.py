@@ -9,13 +9,13 @@ import msgspec
 import pytest
 
 from consumer import settings as consumer_settings
-from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings
+from consumer.settings import BrokerSettings, ConsumerSettings, DemoSettings, LauncherSettings
 from ingest import settings as ingest_settings
 from ingest.settings import IngestSettings
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, BrokerSettings]
+STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings]
 
 
 def config_table() -> dict[str, list[str]]:

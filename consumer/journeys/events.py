@@ -7,7 +7,7 @@ and lesson the platform names); `payloads` renders it as the platform's real bod
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -63,3 +63,8 @@ class Event(msgspec.Struct, frozen=True):
     def courses(self) -> tuple[Course, ...]:
         """Every course the event names (one learning row each)."""
         return ((self.course,) if self.course is not None else ()) + self.also
+
+
+def utc(t: int) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(t, UTC)

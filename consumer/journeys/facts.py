@@ -102,7 +102,8 @@ def _rows(e: Event, at: datetime) -> list[Row]:
     name = e.lesson.name if e.lesson and p != "toolzz" else None
     rating = float(e.rating) if e.rating is not None else None
     learner = learner_key(e)
-    courses = [(f"{p}:{c.id}", c.name) for c in e.courses] or [(None, None)]
+    courses: list[tuple[str | None, str | None]] = [
+        (f"{p}:{c.id}", c.name) for c in e.courses] or [(None, None)]
     return [Row(e.action, at, learner, key, course_name, module, lesson, name, e.progress,
                 rating) for key, course_name in courses]
 
