@@ -23,11 +23,13 @@ SCHOOLS = {"alpaclass": "Escola de Teste", "nutror": "fulano@eduzz.com",
 
 
 class Lesson(msgspec.Struct, frozen=True):
+    """A lesson: its platform id and name."""
     id: str
     name: str
 
 
 class Module(msgspec.Struct, frozen=True):
+    """A module and its lessons, in order."""
     id: str
     name: str
     lessons: tuple[Lesson, ...]

@@ -93,6 +93,7 @@ def course_names(rows: Sequence[Row]) -> dict[str, str | None]:
 
 
 def rate(part: int, base: int) -> float | None:
+    """part / base; None when the base is 0."""
     return part / base if base else None
 
 

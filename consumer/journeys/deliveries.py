@@ -44,9 +44,14 @@ def deliveries(courses: Sequence[Course], events: Sequence[Event], seed: int) ->
     schools = {c.platform: c.school_id for c in courses}
     config = {p: event_id(rng) for p in ("alpaclass", "nutror")}  # x-subscription ids
     out: list[Delivery] = []
+    used: set[str] = set()
     for e in events:
         body = _body(e, rng, schools)
         source = "toolzz" if e.platform == "toolzz" else "eduzz"
+        if source == "eduzz":
+            while body["id"] in used:  # one id per event, always
+                body["id"] = event_id(rng)
+            used.add(body["id"])
         kind = str(body["event"]) if source == "eduzz" else ""
         arrives = e.at + _delay(rng)
         out.append(_delivery(source, body, e, e.at, arrives, config, kind, 1))

@@ -41,6 +41,7 @@ class Row(NamedTuple):
 
     @property
     def active(self) -> bool:
+        """Any learning event but inactivity_flagged is activity."""
         return self.action != ACTIVE_EXCEPT
 
 
@@ -62,6 +63,7 @@ class Answer(NamedTuple):
 
 
 class Facts(NamedTuple):
+    """The learning_events and raw_events rows a list of deliveries leaves."""
     rows: list[Row]
     raw: list[Stored]
 

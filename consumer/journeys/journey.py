@@ -84,9 +84,11 @@ class Journey:
             self.emit("community_viewed")
 
     def progress(self) -> float:
+        """Share of the course's lessons done now, in percent."""
         return round(100 * len(self.done) / len(self.course.lessons), 2)
 
     def lesson(self, lesson: Lesson) -> None:
+        """Take one lesson as the platform reports it: seen or started, then completed."""
         rng = self.rng
         if self.platform == "alpaclass":
             module = self.course.module_of(lesson)
@@ -108,6 +110,7 @@ class Journey:
                 self.emit("activity_answered", (30, 600))
 
     def abandon(self, lesson: Lesson) -> None:
+        """Open a lesson (or answer an activity) and leave it unfinished."""
         if self.platform == "alpaclass":
             self.emit("lesson_seen", module=self.course.module_of(lesson), lesson=lesson)
         elif self.platform == "nutror":
@@ -116,6 +119,7 @@ class Journey:
             self.emit("activity_answered", (30, 600))
 
     def extras(self, lesson: Lesson) -> None:
+        """Favourites (some taken back later), comments, ratings, downloads and notes."""
         rng = self.rng
         if self.platform == "alpaclass":
             module = self.course.module_of(lesson)
@@ -137,6 +141,7 @@ class Journey:
                     self.emit(action, lesson=lesson, rating=rating)
 
     def module_check(self, lesson: Lesson) -> None:
+        """Complete the lesson's module once all its lessons are done (AlpaClass, Nutror)."""
         module = self.course.module_of(lesson)
         if self.platform == "toolzz" or module in self.modules_done:
             return
@@ -161,6 +166,7 @@ class Journey:
             self.module_check(lesson)
 
     def finish(self) -> None:
+        """Every lesson done: course completion, certificate, sometimes un-completion."""
         rng = self.rng
         if self.platform != "nutror":  # Nutror reports no course completion
             self.emit("course_completed", (5, 600))
@@ -173,5 +179,6 @@ class Journey:
                 self.emit("course_completed", (HOUR, 3 * DAY))
 
     def flag_inactive(self) -> None:
+        """Nutror flags a learner who stopped, 7, 15 or 30 days later."""
         if self.platform == "nutror":
             self.emit("inactivity_flagged", later=self.rng.choice([7, 15, 30]) * DAY)

@@ -34,6 +34,7 @@ def ts(at: datetime) -> str:
 
 
 def at_risk(rows: Sequence[Row], as_of: datetime, min_days: int) -> Answer:
+    """at_risk(as_of, min_days)."""
     out = []
     for (learner, course), rs in _pairs(rows, as_of).items():
         active = [r.at for r in rs if r.active]
@@ -47,6 +48,7 @@ def at_risk(rows: Sequence[Row], as_of: datetime, min_days: int) -> Answer:
 
 
 def engagement(rows: Sequence[Row], as_of: datetime) -> Answer:
+    """engagement(as_of)."""
     today = day(as_of)
     recent = [(r.course, r.learner, day(r.at)) for r in rows
               if r.active and r.course and r.learner and r.at <= as_of
@@ -59,6 +61,7 @@ def engagement(rows: Sequence[Row], as_of: datetime) -> Answer:
 
 
 def course_funnel_between(rows: Sequence[Row], start: datetime, stop: datetime) -> Answer:
+    """course_funnel_between(start, stop)."""
     inside = [r for r in rows if start <= r.at < stop]
     out = []
     for course, ps in group(pairs(inside), lambda p: p.course).items():
@@ -71,6 +74,7 @@ def course_funnel_between(rows: Sequence[Row], start: datetime, stop: datetime) 
 
 
 def ordered_funnel(rows: Sequence[Row], window_days: int, as_of: datetime) -> Answer:
+    """ordered_funnel(window_days, as_of)."""
     per_course: dict[str, list[tuple[list[bool], bool]]] = {}
     for (_, course), rs in _pairs(rows, as_of).items():
         enrolments = [r.at for r in rs if r.action == "enrolled"]

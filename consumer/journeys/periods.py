@@ -26,10 +26,12 @@ def day(at: datetime) -> date:
 
 
 def monday(d: date) -> date:
+    """The Monday starting the week of `d`."""
     return d - timedelta(days=d.weekday())
 
 
 def engagement_daily(rows: Sequence[Row]) -> Answer:
+    """Per course and day with activity: dau, trailing wau and mau, active events."""
     out = []
     active = [r for r in rows if r.active and r.course and r.learner]
     for course, rs in group(active, lambda r: r.course).items():
@@ -48,6 +50,7 @@ def engagement_daily(rows: Sequence[Row]) -> Answer:
 
 
 def cohort_retention_weekly(rows: Sequence[Row]) -> Answer:
+    """Learners by week of first activity, and how many were active each week since."""
     weeks = {k: {monday(day(r.at)) for r in rs}
              for k, rs in group((r for r in rows if r.active and r.learner),
                                 lambda r: r.learner).items()}
@@ -61,6 +64,7 @@ def cohort_retention_weekly(rows: Sequence[Row]) -> Answer:
 
 
 def stickiness(rows: Sequence[Row]) -> Answer:
+    """Per learner: distinct active days in the 30 days ending on the newest day."""
     last = day(max(r.at for r in rows))
     days = group(((r.learner, day(r.at)) for r in rows if r.active and r.learner
                   and last - timedelta(days=29) <= day(r.at) <= last), lambda x: x[0])
