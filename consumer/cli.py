@@ -21,7 +21,8 @@ USAGE = """usage: learnstream COMMAND [options]
 
 commands:
   up        broker (embedded unless --bootstrap), receiver and consumer; Ctrl-C stops all
-  demo      `up` on temporary ports, post the sample webhooks, print what landed, stop
+  demo      `up` on temporary ports, post a simulated run of learners' webhooks, print
+            what landed and the course funnel, stop
   ingest    the webhook receiver alone
   consume   the consumer alone (Kafka -> DuckDB)
   broker    the embedded development broker alone (memory only)

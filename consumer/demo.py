@@ -1,5 +1,6 @@
-"""`learnstream demo`: the whole stack on temporary ports, fed the bundled samples, signed as
-the platforms sign them; then what landed in DuckDB, printed."""
+"""`learnstream demo`: the whole stack on temporary ports, fed a journey simulator run (the
+webhooks of `--learners` simulated learners, redeliveries and late arrivals included) signed
+as the platforms sign them; then what landed in DuckDB and the course funnel, printed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import os
 import secrets
 import sys
 import tempfile
+import zlib
+from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,15 @@ import msgspec
 
 from consumer import launcher, logs, store
 from consumer.broker import free_port
-from consumer.settings import SNAPSHOT_FILE, LauncherSettings, load
+from consumer.journeys import Delivery, identity, journeys
+from consumer.settings import SNAPSHOT_FILE, DemoSettings, load
 
+SEED = 2024  # the same run every time
+LANES = 8  # webhooks posted at once
 
 def demo_main(argv: Sequence[str]) -> None:
-    """`learnstream demo`: start, post every sample, stop, print the tables and the funnel."""
-    given = load(LauncherSettings, argv, "learnstream demo")
+    """`learnstream demo`: start, post a simulated run, stop, print the tables and the funnel."""
+    given = load(DemoSettings, argv, "learnstream demo")
     quiet = "WARNING" if given.log_level.upper() == "INFO" else given.log_level
     logs.setup(quiet, given.log_format)
     data_dir = given.data_dir if "--data-dir" in argv or "LEARNSTREAM_DATA_DIR" in os.environ \
@@ -36,32 +41,27 @@ def demo_main(argv: Sequence[str]) -> None:
         log_level=quiet, eduzz_secrets=secrets.token_hex(16),
         toolzz_token=secrets.token_urlsafe(16), allow_unsigned=False)
     stack = launcher.Stack(settings)
-    statuses: list[tuple[str, int]] = []
+    run = journeys(settings.learners, SEED)
+    statuses: list[int] = []
 
     def ready(s: launcher.Stack) -> None:
         print(f"ready: {s.url} (broker {s.bootstrap}, data in {data_dir})", flush=True)
-        asyncio.get_running_loop().create_task(_post_samples(s, statuses))
+        asyncio.get_running_loop().create_task(_post_run(s, run, statuses))
 
     try:
         asyncio.run(launcher.run_until_signal(stack, ready))
     except launcher.ChildFailed as exc:
         sys.exit(f"learnstream demo: {exc}")
-    for name, status in statuses:
-        print(f"  POST {name:60} -> {status}")
+    counted = ", ".join(f"{n} x {status}" for status, n in sorted(Counter(statuses).items()))
+    print(f"posted {len(statuses)} webhooks of {settings.learners} simulated learners "
+          f"({len(run) - len({identity(d) for d in run})} of them redeliveries): {counted}")
     _print_results(launcher.db_path(settings))
     print(f"\nExplore: learnstream report --data-dir {data_dir}, or "
           f"duckdb.connect({str(Path(data_dir) / SNAPSHOT_FILE)!r}, read_only=True)")
-    failed = [name for name, status in statuses if status != 200]
-    if failed or len(statuses) != len(samples()):
-        sys.exit(f"learnstream demo: {len(failed)} of {len(samples())} posts were not accepted")
-
-
-def samples() -> list[tuple[str, str, bytes]]:
-    """(name, source, body) of the bundled sample webhooks, in posting order."""
-    files = sorted((f for f in resources.files("consumer").joinpath("samples").iterdir()
-                    if f.name.endswith(".json")), key=lambda f: f.name)
-    return [(f.name, "toolzz" if f.name.startswith("toolzz") else "eduzz", f.read_bytes())
-            for f in files]
+    failed = sum(1 for status in statuses if status != 200)
+    if failed or len(statuses) != len(run):
+        sys.exit(f"learnstream demo: {failed + len(run) - len(statuses)} of {len(run)} posts "
+                 "were not accepted")
 
 
 def eduzz_signature(secret: str, body: bytes) -> str:
@@ -69,18 +69,26 @@ def eduzz_signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def _post_samples(stack: launcher.Stack, statuses: list[tuple[str, int]]) -> None:
+async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[int]) -> None:
+    """POST every delivery, a few at once; the copies of one event on one lane, in order."""
     s = stack.settings
     paths = {"eduzz": "/webhooks/eduzz", "toolzz": f"/webhooks/toolzz/{s.toolzz_token}"}
+    lanes: list[list[Delivery]] = [[] for _ in range(LANES)]
+    for d in run:
+        lanes[zlib.crc32(identity(d).encode()) % LANES].append(d)
+
+    async def lane(http: aiohttp.ClientSession, mine: list[Delivery]) -> None:
+        for d in mine:
+            headers = {"content-type": "application/json", **dict(d.headers)}
+            if d.source == "eduzz":
+                headers["x-signature"] = eduzz_signature(s.eduzz_secrets, d.body)
+            async with http.post(stack.url + paths[d.source], data=d.body,
+                                 headers=headers) as resp:
+                statuses.append(resp.status)
+
     try:
         async with aiohttp.ClientSession() as http:
-            for name, source, body in samples():
-                headers = {"content-type": "application/json"}
-                if source == "eduzz":
-                    headers["x-signature"] = eduzz_signature(s.eduzz_secrets, body)
-                async with http.post(stack.url + paths[source], data=body,
-                                     headers=headers) as resp:
-                    statuses.append((name, resp.status))
+            await asyncio.gather(*(lane(http, mine) for mine in lanes))
     finally:
         stack.stop()
 
@@ -91,9 +99,12 @@ def _print_results(path: Path) -> None:
         select 'raw_events' as "table", count(*) as rows from raw_events
         union all select 'learning_events', count(*) from learning_events
         union all select 'dead_letters', count(*) from dead_letters"""))
-    print("\nlearning_events:")
-    _table(*store.read(path, """select action, learner_key, course_key, occurred_at
-                                from learning_events order by occurred_at, action"""))
+    print("\nlearning_events by action:")
+    _table(*store.read(path, """select action, count(*) as events,
+                                       count(distinct learner_key) as learners
+                                from learning_events group by all order by events desc, action"""))
+    print("\nunknown_events (kept, not errors):")
+    _table(*store.read(path, "select source, event_type, events from unknown_events order by 2"))
     print("\ncourse_funnel:")
     _table(*store.read(path, """select course_key, course_name, learners, enrolled, started,
                                        completed_lesson, completed_module, completed_course

@@ -23,6 +23,7 @@ HELP = {
     "toolzz_token": "the token in the Toolzz webhook URL (passed to the receiver)",
     "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
     "broker_port": "embedded broker port",
+    "learners": "simulated learners whose webhooks the demo posts",
     "log_format": "text (for people) or json (one object per line, for log shippers)",
     "metrics_port": "port of the consumer's GET /metrics (Prometheus); 0 = off",
     "check_timeout": "seconds `check` waits for the broker",

@@ -116,6 +116,12 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
 
 
+class DemoSettings(LauncherSettings, frozen=True, kw_only=True):
+    """`learnstream demo`: `up` on temporary ports, fed a journey simulator run."""
+
+    learners: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 40
+
+
 class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """`learnstream broker`: the embedded Tansu broker alone (memory only)."""
 
@@ -125,8 +131,8 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 # Flags whose name differs from the field (the variable keeps the field's name).
 FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}}
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, BrokerSettings, CheckSettings,
-              ReaderSettings)
+S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
+              CheckSettings, ReaderSettings)
 
 
 def env_name(field: str) -> str:

@@ -49,8 +49,10 @@ class Publisher:
             await asyncio.sleep(PROBE_SECONDS)
             assert self._producer is not None
             try:
-                await asyncio.wait_for(self._producer.client.fetch_all_metadata(),
-                                       self._settings.publish_timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that
+                # lands as the fetch completes, and stop() then waited on this loop forever.
+                async with asyncio.timeout(self._settings.publish_timeout):
+                    await self._producer.client.fetch_all_metadata()
                 healthy = True
             except (TimeoutError, KafkaError, OSError):
                 healthy = False

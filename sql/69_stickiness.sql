@@ -1,6 +1,7 @@
 create or replace view stickiness as
 -- Distinct active days per learner in the 30 days up to the newest event in the store
--- (calendar days in America/Sao_Paulo), across all courses.
+-- (calendar days in America/Sao_Paulo: the newest event's day and the 29 before it, never
+-- a 31st partial day), across all courses.
 with newest as (
     select max(occurred_at) as newest from learning_events
 )
@@ -11,7 +12,8 @@ from learning_events e
 cross join newest n
 where e.learner_key is not null
   and e.action <> 'inactivity_flagged'
-  and e.occurred_at > n.newest - interval 30 day
+  and cast(timezone('America/Sao_Paulo', e.occurred_at) as date)
+      > cast(timezone('America/Sao_Paulo', n.newest) as date) - 30
 group by all;
 
 comment on view stickiness is

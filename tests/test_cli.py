@@ -17,7 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from consumer import demo
 from consumer.broker import free_port
+from consumer.journeys import identity, journeys
+from consumer.journeys.facts import facts
 from tests.conftest import SECRET, TOKEN, fixture, signed
 
 CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
@@ -52,22 +55,30 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float 
     assert proc.returncode == 0, err
 
 
-def test_demo_posts_the_samples_and_prints_what_landed(tmp_path):
-    result = run("demo", "--data-dir", str(tmp_path), timeout=120)
+def test_demo_posts_a_simulated_run_and_prints_what_landed(tmp_path):
+    result = run("demo", "--data-dir", str(tmp_path), "--learners", "25", timeout=180)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("ready: http://127.0.0.1:")
-    assert out.count("-> 200") == 10
-    assert "raw_events       10" in out and "learning_events  10" in out
-    assert "dead_letters     0" in out
-    assert "course_funnel:" in out and "toolzz:123456" in out
+    sent = journeys(25, demo.SEED)
+    events = len({identity(d) for d in sent})
+    assert f"posted {len(sent)} webhooks of 25 simulated learners " \
+           f"({len(sent) - events} of them redeliveries): {len(sent)} x 200" in out
+    assert f"raw_events       {events}" in out and "dead_letters     0" in out
+    assert "unknown_events (kept, not errors):" in out
+    assert "course_funnel:" in out and "Violão popular" in out
     db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
-    assert db.execute("select count(*) from raw_events").fetchone() == (10,)
+    assert db.execute("select count(*) from raw_events").fetchone() == (events,)
+    learning, unknown = db.execute(
+        "select (select count(*) from learning_events), "
+        "(select coalesce(sum(events), 0) from unknown_events)").fetchone()
     db.close()
+    stored = facts(sent)
+    assert (learning, unknown) == (len(stored.rows), sum(not s.known for s in stored.raw))
     # The repair commands work on the stopped store, without Kafka.
     rebuilt = run("rebuild", "--data-dir", str(tmp_path))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert rebuilt.stdout.startswith("raw_events=10 learning=10 commerce=0 ")
+    assert rebuilt.stdout.startswith(f"raw_events={events} learning={learning} commerce=0 ")
     replayed = run("replay-dead-letters", "--data-dir", str(tmp_path))
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.startswith("examined=0 replayed=0 still_failing=0")

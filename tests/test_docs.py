@@ -13,6 +13,7 @@ from consumer.settings import (
     BrokerSettings,
     CheckSettings,
     ConsumerSettings,
+    DemoSettings,
     LauncherSettings,
     ReaderSettings,
 )
@@ -21,8 +22,8 @@ from ingest.settings import IngestSettings
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, BrokerSettings, CheckSettings,
-           ReaderSettings]
+STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
+           CheckSettings, ReaderSettings]
 
 
 def config_table() -> dict[str, list[str]]:

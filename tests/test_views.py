@@ -191,6 +191,18 @@ def test_stickiness_and_completion_buckets(store):
         (C1, 0, 2), (C1, 50, 1)]
 
 
+def test_stickiness_counts_30_calendar_days_never_a_31st():
+    # Newest event at T0 + 30 days (09:00 local); a learner active at T0 + 1 hour, 10:00 local
+    # 30 days earlier: inside a 30 x 24 h window, but on the 31st calendar day back.
+    db = Store(":memory:")
+    b = Batch()
+    for i, (learner, minutes) in enumerate([("a@x", 60), ("a@x", 29 * DAY), ("b@x", 30 * DAY)]):
+        b.add(0, i, Decoded(raw(f"e{i}", i), [learn(f"e{i}", i, "course_seen", minutes,
+                                                     learner=learner)], [], None))
+    db.write(b, "t")
+    assert rows(db, "select * from stickiness order by 1") == [("a@x", 1), ("b@x", 1)]
+
+
 def test_time_to_complete_median_and_p90():
     db = Store(":memory:")
     b = Batch()

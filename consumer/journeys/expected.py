@@ -1,0 +1,28 @@
+"""The oracle: the expected rows of every view and of the table macros for a list of
+deliveries, computed in plain Python from the logical events and data-model.md alone (no SQL
+translated, no decoder used), so a test can hold the pipeline and the views to it.
+
+Floats (rates, means, quantiles, retention) are exact up to rounding; compare them at a
+stated precision. Row order is not part of the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consumer.journeys import current, lessons, macros, periods
+from consumer.journeys.deliveries import Delivery
+from consumer.journeys.facts import Answer, facts
+
+
+def expected(ds: Sequence[Delivery], received: bool = True) -> list[Answer]:
+    """Every view's answer after storing `ds` in this order. With `received` False the
+    columns that depend on the receiver's clock (unknown_events first/last seen,
+    pipeline_health last_received_at) are left out."""
+    f = facts(ds)
+    if not f.rows:
+        raise ValueError("no learning events: nothing to expect")
+    return [*current.views(f.rows, current.pairs(f.rows)), *lessons.views(f.rows),
+            periods.engagement_daily(f.rows), periods.cohort_retention_weekly(f.rows),
+            periods.stickiness(f.rows), *periods.raw_views(f.raw, received),
+            *macros.views(f.rows)]
