@@ -1,6 +1,6 @@
 create or replace view learner_course_progress as
--- The course name is the latest one sent, as in `courses`, but read from a pass of its own:
--- grouping by course alone is nearly free, while `courses` also counts distinct learners.
+-- The course name is the latest one sent, from `course_names` (a pass grouping by course
+-- alone, nearly free; `courses` also counts distinct learners).
 with activity as (
     select learner_key, course_key,
            min(occurred_at) filter (where action <> 'inactivity_flagged') as first_activity_at,
@@ -11,14 +11,7 @@ with activity as (
     where learner_key is not null and course_key is not null
     group by all
 ),
-names as (
-    select course_key,
-           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where course_name is not null) as course_name
-    from learning_events
-    where course_key is not null
-    group by all
-)
+names as (select * from course_names)
 select a.learner_key,
        a.course_key,
        n.course_name,

@@ -1,7 +1,7 @@
 create or replace view course_funnel as
--- The course name is the latest one sent, as in `courses`, but read from a pass of its own:
--- grouping by course alone is nearly free, while `courses` also counts distinct learners
--- (`learners` here is the same count, taken from per_learner).
+-- The course name is the latest one sent, from `course_names` (a pass grouping by course
+-- alone, nearly free; `courses` also counts distinct learners: `learners` here is the
+-- same count, taken from per_learner).
 with per_learner as (
     select course_key, learner_key,
            bool_or(action = 'enrolled') as enrolled,
@@ -10,14 +10,7 @@ with per_learner as (
     where learner_key is not null and course_key is not null
     group by all
 ),
-names as (
-    select course_key,
-           arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where course_name is not null) as course_name
-    from learning_events
-    where course_key is not null
-    group by all
-),
+names as (select * from course_names),
 steps as (
     select p.course_key,
            count(*) as learners,
