@@ -14,6 +14,7 @@ from typing import Any
 from consumer import catalog, check, export, launcher, logs, metrics, query, repair, report
 from consumer.broker import EmbeddedBroker
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
+from consumer.store import Error as StoreError
 from consumer.store import Store
 from consumer.worker import StoreFailed, Worker
 
@@ -119,7 +120,11 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 
 
 async def _consume(settings: ConsumerSettings) -> None:
-    db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
+    try:
+        db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
+    except (OSError, StoreError) as exc:  # not a directory, not writable, locked by another
+        raise SystemExit(f"learnstream consume: cannot open {settings.db_path} (--data-dir / "
+                         f"LEARNSTREAM_DATA_DIR): {exc}") from None
     worker = Worker(settings, db)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -132,8 +137,13 @@ async def _consume(settings: ConsumerSettings) -> None:
     server = None
     try:
         if settings.metrics_port:
-            server = await metrics.serve(worker.metrics, settings.metrics_port,
-                                         lambda: worker.running)
+            try:
+                server = await metrics.serve(worker.metrics, settings.metrics_port,
+                                             lambda: worker.running)
+            except OSError as exc:
+                raise SystemExit(f"learnstream consume: cannot serve metrics on port "
+                                 f"{settings.metrics_port} (--metrics-port / "
+                                 f"LEARNSTREAM_METRICS_PORT): {exc.strerror}") from None
         await worker.run(on_ready=ready)
     except StoreFailed as exc:
         logging.getLogger(__name__).error("%s", exc)

@@ -214,3 +214,23 @@ def test_broker_command_serves_kafka_until_interrupted():
                  f"broker ready: 127.0.0.1:{port} (memory") as proc:
         assert asyncio.run(list_topics(f"127.0.0.1:{port}")) == []
         stop(proc, signal.SIGINT, timeout=30)
+
+
+def test_a_data_dir_or_metrics_port_that_cannot_be_used_stops_start_up_naming_it(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = run("consume", "--bootstrap", "127.0.0.1:1", "--data-dir", str(not_a_dir))
+    assert result.returncode == 1
+    assert result.stderr.startswith("learnstream consume: cannot open ") and (
+        "(--data-dir / LEARNSTREAM_DATA_DIR)" in result.stderr), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("consume", "--bootstrap", "127.0.0.1:1", "--data-dir", str(tmp_path / "d"),
+                     "--metrics-port", str(port))
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]  # after the lifecycle log line "consumer stopped"
+    assert last.startswith(f"learnstream consume: cannot serve metrics on port {port} "
+                           "(--metrics-port / LEARNSTREAM_METRICS_PORT)"), result.stderr
