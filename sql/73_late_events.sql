@@ -2,15 +2,14 @@ create or replace view late_events as
 -- Data quality: events whose own time is more than a day before we received them (a
 -- platform's backlog, a resend, a clock problem). They are stored normally; views that
 -- look at recent days may change when they arrive.
--- Joined on event_uid with the delay as a join condition, then the earliest occurred_at
--- of the matching rows: that is the earliest of all the event's rows whenever any is late,
--- without grouping every learning event first.
-select e.source, e.event_type, e.event_uid, min(l.occurred_at) as occurred_at, e.received_at,
-       e.received_at - min(l.occurred_at) as delay
-from raw_events e
-join learning_events l
-  on l.event_uid = e.event_uid and l.occurred_at < e.received_at - interval 1 day
-group by e.source, e.event_type, e.event_uid, e.received_at;
+-- Read from learning_events alone: each row carries its event's received_at, and the
+-- source is the event_uid's prefix, so no join with raw_events is needed. Any row earlier
+-- than a late row is late too, so the earliest late row is the event's earliest row.
+select split_part(event_uid, ':', 1) as source, event_type, event_uid,
+       min(occurred_at) as occurred_at, received_at, received_at - min(occurred_at) as delay
+from learning_events
+where occurred_at < received_at - interval 1 day
+group by event_uid, event_type, received_at;
 
 comment on view late_events is
     'Learning events whose occurred_at is more than a day before received_at.';

@@ -174,7 +174,9 @@ def test_late_events_and_freshness(store):
 def test_late_event_is_listed():
     db = Store(":memory:")
     b = Batch()
-    row = learn("e0", 0, "course_seen", course=C1)  # occurred at T0, received at T0
+    # Occurred at T0, received three days later: the raw row and its learning row share
+    # the receiver's time, as the decoder makes them.
+    row = replace(learn("e0", 0, "course_seen", course=C1), received_at=T0 + timedelta(days=3))
     b.add(0, 0, Decoded(replace(raw("e0", 0), received_at=T0 + timedelta(days=3)), [row], [],
                         None))
     db.write(b, "t")
