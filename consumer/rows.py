@@ -104,9 +104,13 @@ class Written(NamedTuple):
     conflicts: int  # duplicates whose body differs from the first write (sentDate aside)
     learning: int
     commerce: int
-    dead_letters: int
     # (source, error kind) of each dead letter stored: a redelivered one is not stored again
     letter_kinds: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dead_letters(self) -> int:
+        """Dead letters stored."""
+        return len(self.letter_kinds)
 
 
 class Decoded(msgspec.Struct, gc=False, frozen=True):

@@ -87,7 +87,7 @@ class Store:
             self.append("deliveries", deliveries(batch, dropped, conflicts, now))
             self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints, now)
         return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
-                       n["learning_events"], n["commerce_events"], n["dead_letters"],
+                       n["learning_events"], n["commerce_events"],
                        tuple((d.source, d.error_kind) for d in letters))
 
     def _redelivered(self, batch: Batch) -> set[tuple[int, int]]:

@@ -12,9 +12,7 @@ letters as (
     select source, count(*) as dead_letters from dead_letters group by all
 ),
 redelivered as (
-    select source, sum(duplicates) / nullif(sum(messages), 0) as rate
-    from deliveries
-    group by all
+    select source, rate from duplicate_rate where day is null  -- its all-time row
 )
 select a.source, a.event_type, a.events, a.last_received_at, a.last_sent_at,
        coalesce(l.dead_letters, 0) as source_dead_letters,
