@@ -8,14 +8,14 @@ extra field (Toolzz has no id: its event_uid is the body's hash), and its e-mail
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from tests.conftest import signed
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 LEARNING = ("alpaclass", "nutror", "toolzz")
@@ -58,14 +58,8 @@ def mixed(count: int, seed: int = 1, learners: int = 50_000) -> Iterator[tuple[s
 
 
 def signed_request(source: str, body: bytes, host: str) -> bytes:
-    """The whole HTTP/1.1 request as a platform sends it: Eduzz signs the body, Toolzz posts
-    to the URL holding the token."""
-    if source == "eduzz":
-        path = "/webhooks/eduzz"
-        sig = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        extra = f"x-signature: {sig}\r\n"
-    else:
-        path, extra = f"/webhooks/toolzz/{TOKEN}", ""
-    head = (f"POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
-            f"{extra}content-length: {len(body)}\r\n\r\n")
-    return head.encode() + body
+    """The whole HTTP/1.1 request as a platform sends it (signed as the tests sign)."""
+    path, headers = signed(source, body, SECRET, TOKEN)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (f"POST {path} HTTP/1.1\r\nhost: {host}\r\n{head}"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body

@@ -128,10 +128,4 @@ def run(broker: EmbeddedBroker, events: int) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    import json
-    import sys
-    b = EmbeddedBroker().start()
-    try:
-        print(json.dumps(run(b, int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)))
-    finally:
-        b.stop()
+    procs.alone(run, 100_000)

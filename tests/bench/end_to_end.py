@@ -67,10 +67,4 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
 
 
 if __name__ == "__main__":
-    import json
-    import sys
-    b = EmbeddedBroker().start()
-    try:
-        print(json.dumps(run(b, int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)))
-    finally:
-        b.stop()
+    procs.alone(run, 50_000)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent.parent
@@ -89,3 +90,15 @@ def load(port: int, requests: int, connections: int = 64, rate: float = 0.0,
         raise RuntimeError(f"load generator failed with status {proc.returncode}")
     result: dict[str, object] = json.loads(out.splitlines()[-1])
     return result
+
+
+def alone(run: Callable[..., dict[str, object]], default: int) -> None:
+    """`python -m tests.bench.X [N]`: one benchmark over N (else `default`) on a broker of
+    its own; its JSON on stdout."""
+    from consumer.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker().start()
+    try:
+        print(json.dumps(run(broker, int(sys.argv[1]) if len(sys.argv) > 1 else default)))
+    finally:
+        broker.stop()

@@ -55,9 +55,4 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
 
 
 if __name__ == "__main__":
-    import json
-    b = EmbeddedBroker().start()
-    try:
-        print(json.dumps(run(b, 50_000)))
-    finally:
-        b.stop()
+    procs.alone(run, 50_000)
