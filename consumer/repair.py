@@ -61,6 +61,7 @@ def rebuild(settings: ConsumerSettings) -> RebuildResult:
         db.query("delete from commerce_events")
         for rows in _chunks(db, "raw_events", RAW):
             total = RebuildResult(*map(sum, zip(total, _rebuild(db, decoder, rows), strict=True)))
+        db.refold()  # the current state, from the re-derived events alone
     return total
 
 

@@ -1,30 +1,18 @@
 create or replace view learner_course_progress as
--- The course name is the latest one sent, from `course_names` (a pass grouping by course
--- alone, nearly free; `courses` also counts distinct learners).
-with activity as (
-    select learner_key, course_key,
-           min(occurred_at) filter (where action <> 'inactivity_flagged') as first_activity_at,
-           max(occurred_at) filter (where action <> 'inactivity_flagged') as last_activity_at,
-           arg_max(progress, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where progress is not null) as progress
-    from learning_events
-    where learner_key is not null and course_key is not null
-    group by all
-),
-names as (select * from course_names)
-select a.learner_key,
-       a.course_key,
+-- One row of course_state per learner and course (the folded state with the events not
+-- folded yet merged in); the course name is the latest one sent, from `course_names`.
+select s.learner_key,
+       s.course_key,
        n.course_name,
-       a.first_activity_at,
-       a.last_activity_at,
-       coalesce(s.lessons_completed, 0) as lessons_completed,
-       coalesce(s.modules_completed, 0) as modules_completed,
-       coalesce(s.course_completed, false) as course_completed,
-       s.course_completed_at,
-       a.progress
-from activity a
-join names n using (course_key)
-left join learner_course_state s using (learner_key, course_key);
+       s.first_activity_at,
+       s.last_activity_at,
+       s.lessons_completed,
+       s.modules_completed,
+       coalesce(s.done, false) as course_completed,
+       case when s.done then s.completed_at end as course_completed_at,
+       s.progress
+from course_state('learning_pending') s
+join course_names n using (course_key);
 
 comment on view learner_course_progress is
     'One row per learner x course: activity span and current completion state (latest completed/uncompleted event wins, whatever the arrival order).';

@@ -1,26 +1,15 @@
 create or replace view course_funnel as
--- The course name is the latest one sent, from `course_names` (a pass grouping by course
--- alone, nearly free; `courses` also counts distinct learners: `learners` here is the
--- same count, taken from per_learner).
-with per_learner as (
-    select course_key, learner_key,
-           bool_or(action = 'enrolled') as enrolled,
-           bool_or(action not in ('enrolled', 'inactivity_flagged')) as started
-    from learning_events
-    where learner_key is not null and course_key is not null
-    group by all
-),
-names as (select * from course_names),
-steps as (
-    select p.course_key,
+-- Steps counted over course_state (one row per learner and course, current state); the
+-- course name is the latest one sent, from `course_names`.
+with steps as (
+    select course_key,
            count(*) as learners,
-           count(*) filter (where p.enrolled) as enrolled,
-           count(*) filter (where p.started) as started,
-           count(*) filter (where s.lessons_completed > 0) as completed_lesson,
-           count(*) filter (where s.modules_completed > 0) as completed_module,
-           count(*) filter (where s.course_completed) as completed_course
-    from per_learner p
-    left join learner_course_state s using (course_key, learner_key)
+           count(*) filter (where enrolled) as enrolled,
+           count(*) filter (where started) as started,
+           count(*) filter (where lessons_completed > 0) as completed_lesson,
+           count(*) filter (where modules_completed > 0) as completed_module,
+           count(*) filter (where done) as completed_course
+    from course_state('learning_pending')
     group by all
 )
 select s.course_key, n.course_name, split_part(s.course_key, ':', 1) as platform,
@@ -32,7 +21,7 @@ select s.course_key, n.course_name, split_part(s.course_key, ':', 1) as platform
        s.completed_module / nullif(s.completed_lesson, 0) as completed_module_rate,
        s.completed_course / nullif(s.completed_module, 0) as completed_course_rate
 from steps s
-join names n using (course_key);
+join course_names n using (course_key);
 
 comment on view course_funnel is
     'One row per course: learners at each step (current state) and the conversion between consecutive steps.';

@@ -1,6 +1,7 @@
 create or replace view lesson_funnel as
 -- Learner counts from learner_lesson_state (one row per learner and lesson already), names
--- from one pass per lesson over the events: never a join of learners back to events.
+-- from one pass per lesson over the events, learners per course from `courses`: never a
+-- join of learners back to events.
 with state as (
     select course_key, lesson_key,
            count(*) filter (where completed) as learners_completed,

@@ -1,7 +1,6 @@
 create or replace view lesson_engagement as
--- The current state needs only the completion and favourite events, a third of all, so
--- it is taken from them here rather than from learner_lesson_state (which reads every
--- lesson event for `seen`); same rule, same answer.
+-- Event counts from one pass over the lesson events; the learners with a lesson completed
+-- and favourite now from learner_lesson_state (one row per learner and lesson).
 with per_lesson as (
     select lesson_key,
            count(*) filter (where action = 'lesson_rated') as ratings,
@@ -12,27 +11,11 @@ with per_lesson as (
     where lesson_key is not null
     group by all
 ),
-learner_state as (
-    select lesson_key,
-           arg_max(action = 'lesson_completed',
-                   event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where action in ('lesson_completed', 'lesson_uncompleted'))
-               as completed,
-           arg_max(action = 'lesson_favorited',
-                   event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where action in ('lesson_favorited', 'lesson_unfavorited'))
-               as favorite
-    from learning_events
-    where learner_key is not null and lesson_key is not null
-      and action in ('lesson_completed', 'lesson_uncompleted', 'lesson_favorited',
-                     'lesson_unfavorited')
-    group by learner_key, course_key, lesson_key
-),
 current_state as (
     select lesson_key,
            count(*) filter (where completed) as completions,
            count(*) filter (where favorite) as favorites
-    from learner_state
+    from learner_lesson_state
     group by all
 )
 select p.lesson_key,

@@ -1,30 +1,18 @@
 create or replace view at_risk_learners as
 -- Aggregate first (each learner's latest activity per course and the current state of the
--- course), then filter: filtering events first would report a learner inactive on the
--- strength of an old event while a newer one exists. The same answer as reading
--- learner_course_progress, without the lesson and module state it does not need.
+-- course, one row of course_state), then filter: filtering events first would report a
+-- learner inactive on the strength of an old event while a newer one exists.
 with newest as (
     select max(occurred_at) as newest from learning_events
-),
-per_learner as (
-    select learner_key, course_key,
-           max(occurred_at) filter (where action <> 'inactivity_flagged') as last_activity_at,
-           coalesce(arg_max(action = 'course_completed',
-                            event_order(occurred_at, kafka_partition, kafka_offset))
-                        filter (where action in ('course_completed', 'course_uncompleted')),
-                    false) as course_completed
-    from learning_events
-    where learner_key is not null and course_key is not null
-    group by all
 )
-select p.learner_key,
-       p.course_key,
-       p.last_activity_at,
-       floor(epoch(n.newest - p.last_activity_at) / 86400)::integer as days_inactive
-from per_learner p
+select s.learner_key,
+       s.course_key,
+       s.last_activity_at,
+       floor(epoch(n.newest - s.last_activity_at) / 86400)::integer as days_inactive
+from course_state('learning_pending') s
 cross join newest n
-where not p.course_completed
-  and p.last_activity_at < n.newest - interval 7 day;
+where not coalesce(s.done, false)
+  and s.last_activity_at < n.newest - interval 7 day;
 
 comment on view at_risk_learners is
     'Learners who have not completed the course now and whose last activity on it is more than 7 days before the newest event in the store.';

@@ -1,29 +1,11 @@
 create or replace view time_to_complete as
--- Learners whose course is completed now: days from their first activity on the course to
--- that completion. The state comes from the course events alone (a few per learner), and
--- first activity is looked up only for the learners who completed.
-with completed as (
-    select learner_key, course_key,
-           max(occurred_at) filter (where action = 'course_completed') as completed_at
-    from learning_events
-    where learner_key is not null and course_key is not null
-      and action in ('course_completed', 'course_uncompleted')
-    group by all
-    having arg_max(action = 'course_completed',
-                   event_order(occurred_at, kafka_partition, kafka_offset))
-),
-first_activity as (
-    select e.learner_key, e.course_key, min(e.occurred_at) as first_activity_at
-    from learning_events e
-    semi join completed c using (learner_key, course_key)
-    where e.action <> 'inactivity_flagged'
-    group by all
-),
-spans as (
-    select c.course_key,
-           epoch(c.completed_at - f.first_activity_at) / 86400 as days
-    from completed c
-    join first_activity f using (learner_key, course_key)
+-- Learners whose course is completed now, from course_state (one row per learner and course,
+-- with the first active event and the latest course completion): days from one to the other.
+-- A course completion is itself an active event, so first_activity_at is never null here.
+with spans as (
+    select course_key, epoch(completed_at - first_activity_at) / 86400 as days
+    from course_state('learning_pending')
+    where done
 )
 select course_key,
        count(*) as completed_learners,

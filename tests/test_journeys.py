@@ -8,6 +8,7 @@ row. Floats are compared rounded to 6 decimals, everything else exactly, as sort
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import zlib
@@ -169,10 +170,15 @@ def test_views_do_not_depend_on_arrival_order():
                and done[key].event.at < d.event.at)
     answers = expected(ds)
     assert [normal(a.rows) for a in expected(other)] == [normal(a.rows) for a in answers]
-    for order in (ds, other):
-        store = Store(":memory:")
+    # Folded after every batch, every third batch (rows left pending), or never: the state
+    # tables and the pending rows merged at read time give the same answers.
+    for order, fold_at in itertools.product((ds, other), (1, 2500, 10**9)):
+        store = Store(":memory:", fold_at=fold_at)
         load(store, order, batch_size=997)  # batch edges fall mid-way through journeys
         assert_views(rows_of(store), answers)
+        pending, folded = store.query("select (select count(*) from learning_pending), "
+                                      "(select count(*) from lesson_state_folded)")[1][0]
+        assert {1: pending == 0, 2500: folded > 0, 10**9: folded == 0}[fold_at]
 
 
 def key_paths(value: Any, prefix: str = "") -> set[str]:

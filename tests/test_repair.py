@@ -22,6 +22,8 @@ ROOT = Path(__file__).parent.parent
 T0 = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 DECODER = Decoder(ConsumerSettings().zones())
 DERIVED = ("learning_events", "commerce_events")
+# The current state follows the re-derived events (and nothing is left pending after a close).
+STATE = ("lesson_state_folded", "module_state_folded", "course_state_folded", "learning_pending")
 UNTOUCHED = ("raw_events", "consumer_offsets", "conflicting_deliveries")
 # Distinct event ids (the published examples share some); alpaclass/student_module_unfinished
 # has no id nor sentDate, so its uid is the body's hash and its time the received_at header.
@@ -96,6 +98,8 @@ def test_rebuild_rederives_exactly_what_a_fresh_decode_gives(tmp_path, monkeypat
 
     expected = tables(reference, DERIVED)
     assert tables(settings.db_path, DERIVED) == expected
+    assert tables(settings.db_path, STATE) == tables(reference, STATE)
+    assert table(reference, "course_state_folded") and not table(reference, "learning_pending")
     assert result == RebuildResult(len(CORPUS) + 2, len(expected["learning_events"]),
                                    len(expected["commerce_events"]), 0, 0)
     assert len(expected["commerce_events"]) == 4  # the header-named contract included
@@ -108,9 +112,14 @@ def test_rebuild_rederives_exactly_what_a_fresh_decode_gives(tmp_path, monkeypat
     # A real mapping change reaches the stored events.
     slug = "activities.course.completed"
     monkeypatch.setitem(toolzz.SLUGS, slug, toolzz.SLUGS[slug]._replace(action="course_seen"))
+    assert read(settings.db_path, "select course_completed from learner_course_progress "
+                                  "where course_key like 'toolzz:%'")[1] == [(True,)]
     rebuild(settings)
     assert read(settings.db_path, "select action from learning_events "
                                   f"where event_type = '{slug}'")[1] == [("course_seen",)]
+    # ... and the current state with them: the old completion is not merged with the new.
+    assert read(settings.db_path, "select course_completed from learner_course_progress "
+                                  "where course_key like 'toolzz:%'")[1] == [(False,)]
 
 
 def test_rebuild_makes_raw_backed_dead_letters_follow_the_current_decoder(tmp_path):

@@ -14,10 +14,11 @@ import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
-from consumer.identity import same_event
 from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
+from consumer.store.dedupe import duplicate_events, redelivered_letters
 from consumer.store.deliveries import deliveries
 from consumer.store.schema import apply_schema
+from consumer.store.state import FOLD_AT, fold, pending, refold
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
@@ -26,8 +27,9 @@ Error = duckdb.Error  # what a failed write raises, for callers that must not im
 class Store:
     """Owns the DuckDB connection; its methods may be called from any thread, one at a time."""
 
-    def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
-        self.path = str(path)
+    def __init__(self, path: str | Path, memory_limit: str | None = None,
+                 fold_at: int = FOLD_AT) -> None:
+        self.path, self.fold_at = str(path), fold_at
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(
@@ -44,8 +46,10 @@ class Store:
             table: self._con.appender(table, columns=list(row.__struct_fields__))
             for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
                                ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
-                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
+                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery),
+                               ("learning_pending", LearningRow))
         }
+        self._pending = pending(self._con)  # learning rows not folded into the state yet
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -59,15 +63,34 @@ class Store:
                 for appender in self._appenders.values():
                     appender.clear()
                 self._con.rollback()
+                self._pending = pending(self._con)
                 raise
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
-        """Append rows of `table`'s row Struct with its appender; how many."""
+        """Append rows of `table`'s row Struct with its appender; how many. Learning rows
+        are copied to learning_pending too, for the next fold of the current state."""
         if rows:
-            appender = self._appenders[table]
-            appender.append_rows([astuple(r) for r in rows])
-            appender.flush()
+            tuples = [astuple(r) for r in rows]
+            for name in (table, "learning_pending") if table == "learning_events" else (table,):
+                self._appenders[name].append_rows(tuples)
+                self._appenders[name].flush()
+            self._pending += len(rows) if table == "learning_events" else 0
         return len(rows)
+
+    def fold(self) -> None:
+        """Fold the pending learning rows into the current-state tables, in a transaction."""
+        with self._lock:
+            if self._pending:
+                with self.transaction():
+                    fold(self._con)
+                self._pending = 0
+
+    def refold(self) -> None:
+        """Recompute the current-state tables from all of learning_events; call it inside
+        `transaction()`."""
+        with self._lock:
+            refold(self._con)
+            self._pending = 0
 
     def write(self, batch: Batch, topic: str) -> Written:
         """Store a batch, its offsets and its per-source delivery counts in one transaction;
@@ -75,8 +98,8 @@ class Store:
         the error propagates."""
         with self.transaction():
             now = datetime.now(UTC)
-            redelivered = self._redelivered(batch)
-            duplicates, conflicts = self._duplicates(_kept(batch.raw, redelivered))
+            redelivered = redelivered_letters(self._con, batch)
+            duplicates, conflicts = duplicate_events(self._con, _kept(batch.raw, redelivered))
             dropped = redelivered | duplicates
             letters = _kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
@@ -86,52 +109,12 @@ class Store:
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
             self.append("deliveries", deliveries(batch, dropped, conflicts, now))
             self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints, now)
+            if folding := self._pending >= self.fold_at:
+                fold(self._con)
+        self._pending = 0 if folding else self._pending
         return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
                        n["learning_events"], n["commerce_events"],
                        tuple((d.source, d.error_kind) for d in letters))
-
-    def _redelivered(self, batch: Batch) -> set[tuple[int, int]]:
-        """Dead letters without a raw row stored already at their position with the same bytes
-        (a re-read). Bytes, not just offsets: a log restarted at 0 must not be dropped.
-        Messages with a raw row need no such check: their event_uid dedupes them."""
-        with_raw = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
-        bare = [d for d in batch.dead if (d.kafka_partition, d.kafka_offset) not in with_raw]
-        if not bare:
-            return set()
-        stored = set(self._con.execute(
-            """select d.kafka_partition, d.kafka_offset, d.body from dead_letters d
-               join (select unnest($1::integer[]) as p, unnest($2::bigint[]) as o) q
-                 on d.kafka_partition = q.p and d.kafka_offset = q.o""",
-            [[d.kafka_partition for d in bare], [d.kafka_offset for d in bare]]).fetchall())
-        return {(d.kafka_partition, d.kafka_offset) for d in bare
-                if (d.kafka_partition, d.kafka_offset, d.body) in stored}
-
-    def _duplicates(self, raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
-        """Positions of messages whose event_uid is stored already or earlier in this batch,
-        and those of them whose body differs from the first write (ignoring sentDate)."""
-        if not raw:
-            return set(), []
-        first: dict[str, str] = dict(self._con.execute(
-            "select event_uid, body::varchar from raw_events "
-            "where event_uid in (select unnest($1::varchar[]))",
-            [[r.event_uid for r in raw]]).fetchall())
-        dropped: set[tuple[int, int]] = set()
-        conflicts: list[RawRow] = []
-        for r in raw:
-            if r.event_uid not in first:
-                first[r.event_uid] = r.body
-                continue
-            dropped.add((r.kafka_partition, r.kafka_offset))
-            if not same_event(first[r.event_uid], r.body):
-                conflicts.append(r)
-        if conflicts:  # a message read twice (a rebalance can rewind) is one conflict
-            known = set(self._con.execute(
-                "select event_uid, kafka_partition, kafka_offset from conflicting_deliveries "
-                "where event_uid in (select unnest($1::varchar[]))",
-                [[c.event_uid for c in conflicts]]).fetchall())
-            conflicts = [c for c in conflicts
-                         if (c.event_uid, c.kafka_partition, c.kafka_offset) not in known]
-        return dropped, conflicts
 
     def _save_offsets(self, topic: str, next_offsets: dict[int, int],
                       fingerprints: dict[int, str], now: datetime) -> None:
@@ -177,6 +160,7 @@ class Store:
         Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
         never open the file again, which would unlock it when closed."""
         with self._lock:
+            self.fold()  # readers of the snapshot then never merge pending rows
             self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
             self._con.execute("checkpoint")
             yield self._fd
@@ -184,6 +168,7 @@ class Store:
     def close(self) -> None:
         """Checkpoint and close; the file can then be opened by readers."""
         with self._lock:
+            self.fold()
             self._appenders.clear()
             if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
                 self._con.execute("checkpoint")

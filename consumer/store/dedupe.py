@@ -1,0 +1,57 @@
+"""Which messages of a batch were stored already: the store's dedupe, by event_uid for
+messages with a raw row and by position and bytes for dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from consumer.identity import same_event
+from consumer.rows import Batch, RawRow
+
+
+def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tuple[int, int]]:
+    """Dead letters without a raw row stored already at their position with the same bytes
+    (a re-read). Bytes, not just offsets: a log restarted at 0 must not be dropped.
+    Messages with a raw row need no such check: their event_uid dedupes them."""
+    with_raw = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
+    bare = [d for d in batch.dead if (d.kafka_partition, d.kafka_offset) not in with_raw]
+    if not bare:
+        return set()
+    stored = set(con.execute(
+        """select d.kafka_partition, d.kafka_offset, d.body from dead_letters d
+           join (select unnest($1::integer[]) as p, unnest($2::bigint[]) as o) q
+             on d.kafka_partition = q.p and d.kafka_offset = q.o""",
+        [[d.kafka_partition for d in bare], [d.kafka_offset for d in bare]]).fetchall())
+    return {(d.kafka_partition, d.kafka_offset) for d in bare
+            if (d.kafka_partition, d.kafka_offset, d.body) in stored}
+
+
+def duplicate_events(con: duckdb.DuckDBPyConnection,
+                     raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
+    """Positions of messages whose event_uid is stored already or earlier in this batch,
+    and those of them whose body differs from the first write (ignoring sentDate)."""
+    if not raw:
+        return set(), []
+    first: dict[str, str] = dict(con.execute(
+        "select event_uid, body::varchar from raw_events "
+        "where event_uid in (select unnest($1::varchar[]))",
+        [[r.event_uid for r in raw]]).fetchall())
+    dropped: set[tuple[int, int]] = set()
+    conflicts: list[RawRow] = []
+    for r in raw:
+        if r.event_uid not in first:
+            first[r.event_uid] = r.body
+            continue
+        dropped.add((r.kafka_partition, r.kafka_offset))
+        if not same_event(first[r.event_uid], r.body):
+            conflicts.append(r)
+    if conflicts:  # a message read twice (a rebalance can rewind) is one conflict
+        known = set(con.execute(
+            "select event_uid, kafka_partition, kafka_offset from conflicting_deliveries "
+            "where event_uid in (select unnest($1::varchar[]))",
+            [[c.event_uid for c in conflicts]]).fetchall())
+        conflicts = [c for c in conflicts
+                     if (c.event_uid, c.kafka_partition, c.kafka_offset) not in known]
+    return dropped, conflicts

@@ -1,0 +1,27 @@
+create or replace macro module_state(src) as table
+-- Current completion per learner and module: the folded table merged with the
+-- module_completed/module_uncompleted events of the table named `src`, as lesson_state does
+-- for lessons (same `unfolded` and `completion_change` columns).
+with new as (
+    select learner_key, course_key, module_key,
+           arg_max(action = 'module_completed', o) as done, max(o) as done_order
+    from (select learner_key, course_key, module_key, action,
+                 event_order(occurred_at, kafka_partition, kafka_offset) as o
+          from query_table(src)
+          where learner_key is not null and course_key is not null and module_key is not null
+            and action in ('module_completed', 'module_uncompleted'))
+    group by all
+)
+select coalesce(n.learner_key, f.learner_key) as learner_key,
+       coalesce(n.course_key, f.course_key) as course_key,
+       coalesce(n.module_key, f.module_key) as module_key,
+       later(f.done, f.done_order, n.done, n.done_order) as done,
+       greatest(f.done_order, n.done_order) as done_order,
+       n.learner_key is not null as unfolded,
+       later(f.done, f.done_order, n.done, n.done_order)::int
+           - coalesce(f.done, false)::int as completion_change
+from module_state_folded f
+full join new n using (learner_key, course_key, module_key);
+
+comment on macro table module_state is
+    'module_state(src): current completion per learner and module: the folded state merged with the events of table src.';
