@@ -1,7 +1,7 @@
 create or replace view lesson_funnel as
 -- Learner counts from learner_lesson_state (one row per learner and lesson already), names
--- from one pass per lesson over the events, learners per course from `courses`: never a
--- join of learners back to events.
+-- and modules from lesson_catalogue, learners per course from `courses`: never a pass over
+-- the events.
 with state as (
     select course_key, lesson_key,
            count(*) filter (where completed) as learners_completed,
@@ -9,22 +9,12 @@ with state as (
     from learner_lesson_state
     where course_key is not null
     group by all
-),
-names as (
-    select course_key, lesson_key,
-           arg_max(lesson_name, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where lesson_name is not null) as lesson_name,
-           arg_max(module_key, event_order(occurred_at, kafka_partition, kafka_offset))
-               filter (where module_key is not null) as module_key
-    from learning_events
-    where learner_key is not null and course_key is not null and lesson_key is not null
-    group by all
 )
 select s.course_key, s.lesson_key, n.lesson_name, n.module_key,
        s.learners_completed, s.learners_seen,
        s.learners_completed / nullif(c.learners, 0) as share_of_course_learners
 from state s
-join names n using (course_key, lesson_key)
+join lesson_catalogue('learning_pending') n using (course_key, lesson_key)
 join courses c using (course_key);
 
 comment on view lesson_funnel is

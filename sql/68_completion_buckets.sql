@@ -2,12 +2,9 @@ create or replace view completion_buckets as
 -- A course's known lessons are those any event has named; a learner's share is the lessons
 -- completed now over that count, in 10% bins named by their lower bound (0, 10, ..., 100).
 -- Every learner of the course has one row in course_state, with the count of lessons
--- completed now; a pass per course over the lesson events gives the known lessons.
+-- completed now; lesson_catalogue has one row per known lesson.
 with known as (
-    select course_key, count(distinct lesson_key) as lessons
-    from learning_events
-    where course_key is not null and lesson_key is not null
-    group by all
+    select course_key, count(*) as lessons from lesson_catalogue('learning_pending') group by all
 )
 select s.course_key,
        least(floor(s.lessons_completed / k.lessons * 10) * 10, 100)::integer as bucket,

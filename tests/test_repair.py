@@ -23,7 +23,8 @@ T0 = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 DECODER = Decoder(ConsumerSettings().zones())
 DERIVED = ("learning_events", "commerce_events")
 # The current state follows the re-derived events (and nothing is left pending after a close).
-STATE = ("lesson_state_folded", "module_state_folded", "course_state_folded", "learning_pending")
+STATE = ("lesson_state_folded", "module_state_folded", "course_state_folded",
+         "lesson_catalogue_folded", "learning_pending")
 UNTOUCHED = ("raw_events", "consumer_offsets", "conflicting_deliveries")
 # Distinct event ids (the published examples share some); alpaclass/student_module_unfinished
 # has no id nor sentDate, so its uid is the body's hash and its time the received_at header.

@@ -1,4 +1,4 @@
-"""Folding new learning events into the current-state tables (sql/41-43, 50-52).
+"""Folding new learning events into the current-state tables (sql/41-44, 50-52, 57).
 
 Grouping every event by learner and lesson takes over a second at 10M events, and folding
 each batch into the state tables would rescan them per batch. So new events wait in
@@ -19,6 +19,7 @@ STATES = (
     ("lesson_state_folded", "lesson_state", ("learner_key", "course_key", "lesson_key")),
     ("module_state_folded", "module_state", ("learner_key", "course_key", "module_key")),
     ("course_state_folded", "course_state", ("learner_key", "course_key")),
+    ("lesson_catalogue_folded", "lesson_catalogue", ("course_key", "lesson_key")),
 )
 EXTRA = "columns(lambda c: c not in ('unfolded', 'completion_change'))"  # macro-only columns
 
