@@ -1,7 +1,8 @@
 """The DuckDB store: the only package that imports duckdb.
 
-`db` writes (one owner, one transaction per batch), `schema` applies sql/, `read` opens a
-file nobody is writing (the published snapshot, or a stopped consumer's file).
+`db` writes (one owner, one transaction per batch), `dedupe` finds what a batch repeats,
+`state` folds new learning events into the current-state tables, `schema` applies sql/,
+`read` opens a file nobody is writing (the published snapshot, or a stopped consumer's file).
 """
 
 from consumer.store.db import Error, Rowtuple, Store

@@ -18,7 +18,7 @@ from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow,
 from consumer.store.dedupe import duplicate_events, redelivered_letters
 from consumer.store.deliveries import deliveries
 from consumer.store.schema import apply_schema
-from consumer.store.state import FOLD_AT, fold, pending, refold
+from consumer.store.state import FOLD_AT, count, fold, refold
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
@@ -49,7 +49,7 @@ class Store:
                                ("conflicting_deliveries", RawRow), ("deliveries", Delivery),
                                ("learning_pending", LearningRow))
         }
-        self._pending = pending(self._con)  # learning rows not folded into the state yet
+        self._pending = count(self._con)  # learning rows not folded into the state yet
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -63,7 +63,7 @@ class Store:
                 for appender in self._appenders.values():
                     appender.clear()
                 self._con.rollback()
-                self._pending = pending(self._con)
+                self._pending = count(self._con)
                 raise
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
@@ -160,7 +160,6 @@ class Store:
         Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
         never open the file again, which would unlock it when closed."""
         with self._lock:
-            self.fold()  # readers of the snapshot then never merge pending rows
             self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
             self._con.execute("checkpoint")
             yield self._fd

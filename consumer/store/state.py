@@ -9,7 +9,12 @@ time, and a fold writes the merged rows back and empties `learning_pending`: eve
 
 from __future__ import annotations
 
+import logging
+import time
+
 import duckdb
+
+log = logging.getLogger(__name__)
 
 FOLD_AT = 100_000  # pending rows that trigger a fold: about 0.5 s per fold at 10M events
 
@@ -28,6 +33,7 @@ def fold(con: duckdb.DuckDBPyConnection, source: str = "learning_pending") -> No
     """Merge the events of table `source` into the folded state tables and empty
     learning_pending. Run it inside the caller's transaction: a failure leaves both as they
     were."""
+    started, rows = time.perf_counter(), count(con, source)
     for table, macro, _ in STATES:
         con.execute(f"create or replace temp table _fold_{table} as "
                     f"select * from {macro}('{source}') where unfolded")
@@ -38,6 +44,8 @@ def fold(con: duckdb.DuckDBPyConnection, source: str = "learning_pending") -> No
         con.execute(f"insert into {table} by name select {EXTRA} from _fold_{table}")
         con.execute(f"drop table _fold_{table}")
     con.execute("delete from learning_pending")
+    log.info("folded %d learning rows into the current state in %.2f s", rows,
+             time.perf_counter() - started)
 
 
 def refold(con: duckdb.DuckDBPyConnection) -> None:
@@ -48,7 +56,7 @@ def refold(con: duckdb.DuckDBPyConnection) -> None:
     fold(con, "learning_events")
 
 
-def pending(con: duckdb.DuckDBPyConnection) -> int:
-    """Rows waiting in learning_pending."""
-    row = con.execute("select count(*) from learning_pending").fetchone()
+def count(con: duckdb.DuckDBPyConnection, table: str = "learning_pending") -> int:
+    """Rows of `table` (by default: those waiting to be folded)."""
+    row = con.execute(f"select count(*) from {table}").fetchone()
     return int(row[0]) if row else 0
