@@ -246,6 +246,83 @@ def test_course_funnel_between_counts_only_the_window(store):
                               completed_module, completed_course from course_funnel""")
 
 
+Event = tuple[str, int, str | None, str, int]
+
+
+def ev(action: str, day: int, item: str | None = None, learner: str = "a",
+       partition: int = 0) -> Event:
+    """One event of a WINDOW_CASES case; lesson and module keys are bare ids."""
+    return action, day, item, learner, partition
+
+
+# Completion inside the window [T0, T0 + 10 days), one course per case, events in arrival
+# order. case: (events, (learners, enrolled, started, lesson, module, course completed now))
+WINDOW_CASES: dict[str, tuple[list[Event], tuple[int, ...]]] = {
+    "redone": ([ev("lesson_completed", 1, "l1"), ev("lesson_uncompleted", 2, "l1"),
+                ev("lesson_completed", 3, "l1")], (1, 0, 1, 1, 0, 0)),
+    "undone": ([ev("lesson_completed", 1, "l1"), ev("lesson_uncompleted", 2, "l1")],
+               (1, 0, 1, 0, 0, 0)),
+    # the latest event un-completes l2; l1 stays completed
+    "other_item": ([ev("lesson_completed", 1, "l1"), ev("lesson_completed", 2, "l2"),
+                    ev("lesson_uncompleted", 3, "l2")], (1, 0, 1, 1, 0, 0)),
+    # un-completed before the window, completed inside: completed now
+    "undone_before": ([ev("lesson_uncompleted", -1, "l1"), ev("lesson_completed", 1, "l1")],
+                      (1, 0, 1, 1, 0, 0)),
+    # completions before the window do not count, un-completed inside or not
+    "done_before": ([ev("lesson_completed", -2, "l1"), ev("lesson_completed", -1, "l2"),
+                     ev("lesson_uncompleted", 1, "l1")], (1, 0, 1, 0, 0, 0)),
+    "undone_after": ([ev("lesson_completed", 1, "l1"), ev("lesson_uncompleted", 11, "l1")],
+                     (1, 0, 1, 1, 0, 0)),
+    # the same occurred_at: arrival decides, partition before offset
+    "tie_done_last": ([ev("lesson_uncompleted", 1, "l1"), ev("lesson_completed", 1, "l1")],
+                      (1, 0, 1, 1, 0, 0)),
+    "tie_undone_last": ([ev("lesson_completed", 1, "l1"), ev("lesson_uncompleted", 1, "l1")],
+                        (1, 0, 1, 0, 0, 0)),
+    "tie_partition": ([ev("lesson_uncompleted", 1, "l1", partition=1),
+                       ev("lesson_completed", 1, "l1")], (1, 0, 1, 0, 0, 0)),
+    # one key on two levels: un-completing module x1 leaves lesson x1 completed; un-completing
+    # the course leaves module m1 completed
+    "levels": ([ev("lesson_completed", 1, "x1"), ev("module_uncompleted", 2, "x1"),
+                ev("module_completed", 1, "m1"), ev("course_uncompleted", 2)],
+               (1, 0, 1, 1, 1, 0)),
+    "module_course": ([ev("module_completed", 1, "m1"), ev("module_uncompleted", 2, "m1"),
+                       ev("course_completed", 3), ev("course_uncompleted", 4),
+                       ev("course_completed", 5)], (1, 0, 1, 0, 0, 1)),
+    "no_lesson_key": ([ev("lesson_completed", 1)], (1, 0, 1, 0, 0, 0)),
+    "not_started": ([ev("enrolled", 1), ev("inactivity_flagged", 2, learner="b")],
+                    (2, 1, 0, 0, 0, 0)),
+    # b un-completing l1 does not touch a's l1 (and a's l1 recurs in the other courses)
+    "learners": ([ev("lesson_completed", 1, "l1"), ev("lesson_uncompleted", 2, "l1", "b")],
+                 (2, 0, 2, 1, 0, 0)),
+}
+
+
+def test_course_funnel_between_takes_the_latest_completion_event_inside_the_window():
+    db = Store(":memory:")
+    batch, offsets = Batch(), {0: 0, 1: 0}
+    for case, (events, _) in WINDOW_CASES.items():
+        for action, day, item, learner, partition in events:
+            offset = offsets[partition] = offsets[partition] + 1
+            uid = f"{case}-{partition}-{offset}"
+            key = f"alpaclass:{item}" if item else None
+            level = action.split("_")[0]
+            row = learn(uid, offset, action, day * DAY, learner=f"{learner}@x",
+                        course=f"alpaclass:{case}", partition=partition,
+                        lesson=key if level == "lesson" else None,
+                        module=key if level == "module" else None)
+            batch.add(partition, offset, Decoded(raw(uid, offset, partition), [row], [], None))
+    db.write(batch, "t")
+    got = rows(db, "select * from course_funnel_between('2024-01-10 12:00:00+00', "
+                   "'2024-01-20 12:00:00+00') order by course_key")
+    assert got == [(f"alpaclass:{case}", *want) for case, (_, want) in sorted(WINDOW_CASES.items())]
+    # Over all time it is course_funnel, whose completion state is computed another way.
+    assert rows(db, "select * from course_funnel_between('2000-01-01', '2100-01-01') "
+                    "order by course_key") == \
+        rows(db, """select course_key, learners, enrolled, started, completed_lesson,
+                           completed_module, completed_course from course_funnel
+                    order by course_key""")
+
+
 def test_ordered_funnel_with_a_conversion_window():
     db = Store(":memory:")
     journeys = [  # learner, action, days after T0
