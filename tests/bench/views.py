@@ -41,9 +41,11 @@ MACROS = {  # sensible parameters, relative to the newest event
     "course_funnel_between":
         "course_funnel_between(getvariable('newest') - interval 30 day, getvariable('newest'))",
     "ordered_funnel": "ordered_funnel(14, getvariable('newest'))",
-    **{m: f"{m}('learning_pending')" for m in ("lesson_state", "module_state", "course_state")},
+    **{m: f"{m}('learning_pending')"
+       for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
 }
-# FOLD_AT events like the others, on the last week (new event_uids and offsets), pending.
+# FOLD_AT events sampled from the others (new event_uids and offsets, half of them a week
+# later): the most a live store holds between folds.
 PENDING = """
 insert into {table}
 select * replace ('pending:' || event_uid as event_uid,
