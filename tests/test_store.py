@@ -12,7 +12,7 @@ import pytest
 from msgspec.structs import replace
 
 from consumer.rows import Batch, DeadLetter, Decoded, LearningRow, RawRow
-from consumer.store import Store, apply_schema, schema_files
+from consumer.store import Store, apply_schema, dedupe, schema_files
 
 SQL_DIR = Path(__file__).parent.parent / "sql"
 T0 = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
@@ -115,6 +115,17 @@ def test_batch_is_stored_once_and_redeliveries_are_skipped(tmp_path):
     reopened = Store(tmp_path / "db.duckdb")  # the file alone is complete after close
     assert reopened.query("select count(*) from raw_events")[1] == [(2,)]
     reopened.close()
+
+
+def test_stored_events_are_found_across_lookup_chunks(monkeypatch):
+    monkeypatch.setattr(dedupe, "LOOKUP", 7)  # the index lookups go 7 keys per statement
+    store = Store(":memory:")
+    store.write(batch_of(*((raw(f"eduzz:{i}", i), []) for i in range(0, 40, 2))), "t")
+    again = batch_of(*((raw(f"eduzz:{i}", 100 + i), []) for i in range(40)))
+    written = store.write(again, "t")
+    assert (written.events, written.duplicates) == (20, 20)
+    assert store.query("select count(*), count(distinct event_uid) from raw_events")[1] == [
+        (40, 40)]
 
 
 def test_positions_already_stored_are_skipped_rows_and_dead_letters_alike():

@@ -28,16 +28,31 @@ def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tup
             if (d.kafka_partition, d.kafka_offset, d.body) in stored}
 
 
+LOOKUP = 1_000  # keys per statement
+
+
+def stored_bodies(con: duckdb.DuckDBPyConnection, uids: Sequence[str]) -> dict[str, str]:
+    """The stored body of each of `uids` that raw_events holds.
+
+    A list of placeholders, not one list parameter: DuckDB answers `in ($1, ..., $n)` with
+    lookups in the primary key's index, but joins an unnested list by hashing the whole
+    table (0.26 s per batch of 1,000 at 10M events against 9 ms, measured)."""
+    found: dict[str, str] = {}
+    for i in range(0, len(uids), LOOKUP):
+        chunk = uids[i:i + LOOKUP]
+        marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+        found.update(con.execute(f"select event_uid, body::varchar from raw_events "
+                                 f"where event_uid in ({marks})", chunk).fetchall())
+    return found
+
+
 def duplicate_events(con: duckdb.DuckDBPyConnection,
                      raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
     """Positions of messages whose event_uid is stored already or earlier in this batch,
     and those of them whose body differs from the first write (ignoring sentDate)."""
     if not raw:
         return set(), []
-    first: dict[str, str] = dict(con.execute(
-        "select event_uid, body::varchar from raw_events "
-        "where event_uid in (select unnest($1::varchar[]))",
-        [[r.event_uid for r in raw]]).fetchall())
+    first = stored_bodies(con, list(dict.fromkeys(r.event_uid for r in raw)))
     dropped: set[tuple[int, int]] = set()
     conflicts: list[RawRow] = []
     for r in raw:
