@@ -10,46 +10,54 @@ with ev as not materialized (  -- read twice: filtering twice beats copying it
     where learner_key is not null and course_key is not null
       and occurred_at <= as_of::timestamptz
 ),
-enrolments as (
+first_enrolments as (
     select learner_key, course_key, min(occurred_at) as t1
-    from ev where action = 'enrolled' group by all
+    from ev where action = 'enrolled' group by learner_key, course_key
 ),
-s1 as (
-    select *, t1 + to_days(window_days::integer) as closes from enrolments
+enrolments as (  -- numbered: the join below is grouped by id, cheaper than by the two keys
+    select row_number() over () as id, *, hash(learner_key, course_key) as pair,
+           t1 + to_days(window_days::integer) as closes
+    from first_enrolments
 ),
--- One join of each enrolment with its learner's events inside the window; each later step
--- is then the first time, at or after the step before, within those events.
+-- Each enrolment joined with its learner's events on the course inside its window. Every
+-- event that can make a step (a lesson or course completion is itself a start) is active
+-- and not an enrolment, so only those are probed. Which steps are reached then needs no
+-- lists: a lesson completion in the window is never before the start (it is one), so step 3
+-- is the first of them; step 4 is reached when the last course completion in the window is
+-- at or after step 3. The join is on one hash of the two keys, much cheaper to probe 10M
+-- events with than the two strings; a row of another pair with the same hash is ignored
+-- (`same`), so the answer stays exact. That check must stay out of the join's condition,
+-- where DuckDB would hash the two strings again.
 windowed as (
-    select s1.learner_key, s1.course_key, s1.t1, s1.closes,
-           min(e.occurred_at) filter (where e.action not in ('enrolled', 'inactivity_flagged'))
-               as t2,
-           list(e.occurred_at) filter (where e.action = 'lesson_completed') as lessons,
-           list(e.occurred_at) filter (where e.action = 'course_completed') as courses
-    from s1 left join ev e
-      on e.learner_key = s1.learner_key and e.course_key = s1.course_key
-     and e.occurred_at between s1.t1 and s1.closes
-    group by all
+    select id,
+           bool_or(same) as started,
+           min(occurred_at) filter (where same and action = 'lesson_completed') as t3,
+           max(occurred_at) filter (where same and action = 'course_completed') as last_course
+    from (select s.id, e.action, e.occurred_at,
+                 e.learner_key = s.learner_key and e.course_key = s.course_key as same
+          from enrolments s
+          join (select *, hash(learner_key, course_key) as pair from ev
+                where action not in ('enrolled', 'inactivity_flagged')) e
+            on e.pair = s.pair and e.occurred_at between s.t1 and s.closes)
+    group by id
 ),
-s3 as (
-    select *, list_min(list_filter(lessons, lambda t: t >= t2)) as t3 from windowed
-),
-s4 as (
-    select *, list_min(list_filter(courses, lambda t: t >= t3)) as t4 from s3
+reached as (  -- every enrolment, also those with no event probed in its window
+    select s.course_key, s.closes > as_of::timestamptz as open,
+           coalesce(w.started, false) as r2, w.t3 is not null as r3,
+           coalesce(w.last_course >= w.t3, false) as r4
+    from enrolments s left join windowed w using (id)
 ),
 per_course as (
     select course_key,
-           count(*) as r1, count(t2) as r2, count(t3) as r3, count(t4) as r4,
-           count(*) filter (where t2 is null and closes > as_of::timestamptz) as w2,
-           count(*) filter (where t2 is null and closes <= as_of::timestamptz) as d2,
-           count(*) filter (where t2 is not null and t3 is null
-                            and closes > as_of::timestamptz) as w3,
-           count(*) filter (where t2 is not null and t3 is null
-                            and closes <= as_of::timestamptz) as d3,
-           count(*) filter (where t3 is not null and t4 is null
-                            and closes > as_of::timestamptz) as w4,
-           count(*) filter (where t3 is not null and t4 is null
-                            and closes <= as_of::timestamptz) as d4
-    from s4 group by all
+           count(*) as r1, count(*) filter (where r2) as r2, count(*) filter (where r3) as r3,
+           count(*) filter (where r4) as r4,
+           count(*) filter (where not r2 and open) as w2,
+           count(*) filter (where not r2 and not open) as d2,
+           count(*) filter (where r2 and not r3 and open) as w3,
+           count(*) filter (where r2 and not r3 and not open) as d3,
+           count(*) filter (where r3 and not r4 and open) as w4,
+           count(*) filter (where r3 and not r4 and not open) as d4
+    from reached group by all
 ),
 steps as (
     select course_key, unnest([

@@ -346,3 +346,59 @@ def test_ordered_funnel_with_a_conversion_window():
         (C1, 2, "started", 3, 1, 0, 0.75),
         (C1, 3, "completed_lesson", 1, 0, 2, pytest.approx(1 / 3)),  # s's lesson came first
         (C1, 4, "completed_course", 1, 0, 0, 1.0)]
+
+
+
+# Window 7 days, as_of T0 + 30 days, one course per case; learner a is the same person on
+# every course, so a's events on one course must not count on another. Events as (learner,
+# action, days after T0), then the expected (reached, in_window, dropped) per step.
+ORDERED_CASES: dict[str, tuple[list[tuple[str, str, float]], list[tuple[int, int, int]]]] = {
+    "same_instant": ([("a", "enrolled", 0), ("a", "lesson_completed", 0),
+                      ("a", "course_completed", 0)], [(1, 0, 0)] * 4),
+    # the lesson came before the enrolment: started (course_seen) but no lesson in order
+    "lesson_first": ([("a", "lesson_completed", -1), ("a", "enrolled", 0),
+                      ("a", "course_seen", 1), ("a", "course_completed", 2)],
+                     [(1, 0, 0), (1, 0, 0), (0, 0, 1), (0, 0, 0)]),
+    # the course completion came before the lesson, both in the window
+    "course_first": ([("a", "enrolled", 0), ("a", "course_completed", 1),
+                      ("a", "lesson_completed", 2)],
+                     [(1, 0, 0), (1, 0, 0), (1, 0, 0), (0, 0, 1)]),
+    # the window runs from the first enrolment; a second one and an inactivity flag do not start
+    "enrolled_twice": ([("a", "enrolled", 0), ("a", "inactivity_flagged", 1),
+                        ("a", "enrolled", 10), ("a", "lesson_completed", 11)],
+                       [(1, 0, 0), (0, 0, 1), (0, 0, 0), (0, 0, 0)]),
+    # window open at as_of; the lesson after as_of does not count yet
+    "after_as_of": ([("a", "enrolled", 28), ("a", "lesson_completed", 31)],
+                    [(1, 0, 0), (0, 1, 0), (0, 0, 0), (0, 0, 0)]),
+    "open_at_step_4": ([("a", "enrolled", 27), ("a", "lesson_completed", 28)],
+                       [(1, 0, 0), (1, 0, 0), (1, 0, 0), (0, 1, 0)]),
+    # the window closes exactly at as_of: its last instant counts, and it is closed
+    "closes_at_as_of": ([("a", "enrolled", 23), ("a", "course_seen", 30)],
+                        [(1, 0, 0), (1, 0, 0), (0, 0, 1), (0, 0, 0)]),
+    # a lesson on the window's last instant counts, a course completion a minute later does not
+    "window_edge": ([("a", "enrolled", 0), ("a", "lesson_completed", 7),
+                     ("a", "course_completed", 7 + 1 / DAY)],
+                    [(1, 0, 0), (1, 0, 0), (1, 0, 0), (0, 0, 1)]),
+    # b's lesson is not a's; b never enrolled
+    "other_learner": ([("a", "enrolled", 0), ("b", "lesson_completed", 1)],
+                      [(1, 0, 0), (0, 0, 1), (0, 0, 0), (0, 0, 0)]),
+    "never_enrolled": ([("a", "lesson_completed", 1)], []),
+}
+
+
+def test_ordered_funnel_takes_each_step_in_order_inside_the_first_window():
+    db = Store(":memory:")
+    b, offset = Batch(), 0
+    for case, (events, _) in ORDERED_CASES.items():
+        for learner, action, days in events:
+            offset += 1
+            row = learn(f"o{offset}", offset, action, round(days * DAY), learner=f"{learner}@x",
+                        course=f"alpaclass:{case}")
+            b.add(0, offset, Decoded(raw(f"o{offset}", offset), [row], [], None))
+    db.write(b, "t")
+    as_of = (T0 + timedelta(days=30)).isoformat()
+    got = rows(db, f"""select course_key, step_number, reached, in_window, dropped
+                       from ordered_funnel(7, '{as_of}') order by course_key, step_number""")
+    assert got == [(f"alpaclass:{case}", i + 1, *step)
+                   for case, (_, want) in sorted(ORDERED_CASES.items())
+                   for i, step in enumerate(want)]
