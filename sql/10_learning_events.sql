@@ -23,5 +23,14 @@ create table if not exists learning_events (
     comment         varchar,
     -- Arrival order, the tie-break of the current-state rule (data-model.md section 6).
     kafka_partition integer not null,
-    kafka_offset    bigint not null
+    kafka_offset    bigint not null,
+    -- Internal: the order the store wrote rows in; rows from fold_since() on are not
+    -- folded into the current-state tables yet (consumer/store/state.py).
+    stored_seq      bigint default 0
 );
+
+-- Stores made before stored_seq existed: their rows count as written before any fold.
+alter table learning_events add column if not exists stored_seq bigint default 0;
+
+comment on column learning_events.stored_seq is
+    'Internal: the order the store wrote this row in (0: before the column existed). Rows from fold_since() on are merged into the current state at read time.';

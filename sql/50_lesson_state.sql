@@ -1,9 +1,9 @@
-create or replace macro lesson_state(src) as table
+create or replace macro lesson_state(since) as table
 -- Current state per learner and lesson (data-model.md section 6): the folded table merged
--- with the learning events of the table named `src` (learning_pending: those not folded yet)
--- by `later`, so the answer is the same whatever was folded when, and whatever the arrival
+-- with the learning events stored from stored_seq `since` on (fold_since(): those not folded
+-- yet) by `later`, so the answer is the same whatever was folded when, and whatever the arrival
 -- order. Reading the folded state is a scan of one row per learner and lesson instead of a
--- grouping of every event. `unfolded` marks rows that `src` changed and
+-- grouping of every event. `unfolded` marks rows those events changed and
 -- `completion_change` (-1, 0, +1) how their completion moved: a fold writes those rows back
 -- and course_state adjusts its lesson counts by them.
 with new as (
@@ -17,8 +17,8 @@ with new as (
                  event_order(occurred_at, kafka_partition, kafka_offset) as o,
                  action in ('lesson_completed', 'lesson_uncompleted') as completion,
                  action in ('lesson_favorited', 'lesson_unfavorited') as favourite
-          from query_table(src)
-          where learner_key is not null and lesson_key is not null)
+          from learning_events
+          where stored_seq >= since and learner_key is not null and lesson_key is not null)
     group by all
 )
 select coalesce(n.learner_key, f.learner_key) as learner_key,
@@ -38,4 +38,4 @@ full join new n
  and f.lesson_key = n.lesson_key;
 
 comment on macro table lesson_state is
-    'lesson_state(src): current completion, favourite and activity per learner and lesson: the folded state merged with the events of table src (learning_pending at read time).';
+    'lesson_state(since): current completion, favourite and activity per learner and lesson: the folded state merged with the learning events stored from stored_seq `since` on (fold_since() at read time).';

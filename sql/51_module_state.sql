@@ -1,14 +1,15 @@
-create or replace macro module_state(src) as table
+create or replace macro module_state(since) as table
 -- Current completion per learner and module: the folded table merged with the
--- module_completed/module_uncompleted events of the table named `src`, as lesson_state does
+-- module_completed/module_uncompleted events stored from `since` on, as lesson_state does
 -- for lessons (same `unfolded` and `completion_change` columns).
 with new as (
     select learner_key, course_key, module_key,
            arg_max(action = 'module_completed', o) as done, max(o) as done_order
     from (select learner_key, course_key, module_key, action,
                  event_order(occurred_at, kafka_partition, kafka_offset) as o
-          from query_table(src)
-          where learner_key is not null and course_key is not null and module_key is not null
+          from learning_events
+          where stored_seq >= since
+            and learner_key is not null and course_key is not null and module_key is not null
             and action in ('module_completed', 'module_uncompleted'))
     group by all
 )
@@ -24,4 +25,4 @@ from module_state_folded f
 full join new n using (learner_key, course_key, module_key);
 
 comment on macro table module_state is
-    'module_state(src): current completion per learner and module: the folded state merged with the events of table src.';
+    'module_state(since): current completion per learner and module: the folded state merged with the learning events stored from stored_seq `since` on.';

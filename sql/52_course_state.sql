@@ -1,7 +1,7 @@
-create or replace macro course_state(src) as table
--- Per learner and course: the folded table merged with the learning events of the table
--- named `src` (see lesson_state). Counts of lessons and modules completed now move by the
--- completion_change of the lesson and module rows `src` changed, so no read groups the
+create or replace macro course_state(since) as table
+-- Per learner and course: the folded table merged with the learning events stored from
+-- `since` on (see lesson_state). Counts of lessons and modules completed now move by the
+-- completion_change of the lesson and module rows those events changed, so no read groups the
 -- lesson state again.
 with new as (
     select learner_key, course_key,
@@ -23,19 +23,19 @@ with new as (
     from (select *, event_order(occurred_at, kafka_partition, kafka_offset) as o,
                  action <> 'inactivity_flagged' as active,
                  action in ('course_completed', 'course_uncompleted') as course_event
-          from query_table(src)
-          where learner_key is not null and course_key is not null)
+          from learning_events
+          where stored_seq >= since and learner_key is not null and course_key is not null)
     group by all
 ),
 lessons as (
     select learner_key, course_key, sum(completion_change) as change
-    from lesson_state(src)
+    from lesson_state(since)
     where unfolded and course_key is not null
     group by all
 ),
 modules as (
     select learner_key, course_key, sum(completion_change) as change
-    from module_state(src)
+    from module_state(since)
     where unfolded
     group by all
 )
@@ -60,4 +60,4 @@ left join lessons l using (learner_key, course_key)
 left join modules m using (learner_key, course_key);
 
 comment on macro table course_state is
-    'course_state(src): per learner and course, activity span, latest progress, funnel flags, course completion and counts of lessons and modules completed now: the folded state merged with the events of table src.';
+    'course_state(since): per learner and course, activity span, latest progress, funnel flags, course completion and counts of lessons and modules completed now: the folded state merged with the learning events stored from stored_seq `since` on.';

@@ -4,7 +4,7 @@ create or replace view learner_course_state as
 select learner_key, course_key, lessons_completed, modules_completed,
        coalesce(done, false) as course_completed,
        case when done then completed_at end as course_completed_at
-from course_state('learning_pending')
+from course_state(fold_since())
 where completion_events;
 
 comment on view learner_course_state is

@@ -2,7 +2,7 @@ create or replace view courses as
 -- One row per course seen in learning_events: the name from course_names, the learner count
 -- from course_state (one row per learner and course already).
 with learners as (
-    select course_key, count(*) as learners from course_state('learning_pending') group by all
+    select course_key, count(*) as learners from course_state(fold_since()) group by all
 )
 select n.course_key,
        split_part(n.course_key, ':', 1) as platform,

@@ -1,7 +1,7 @@
-create or replace macro lesson_catalogue(src) as table
+create or replace macro lesson_catalogue(since) as table
 -- Every lesson any event has named, per course, with the latest name and module sent (by
--- event_order): the folded table merged with the events of the table named `src`
--- (learning_pending at read time), as lesson_state does for learners. A course's known
+-- event_order): the folded table merged with the events stored from `since` on
+-- (fold_since() at read time), as lesson_state does for learners. A course's known
 -- lessons, and lesson names, without a pass over every event.
 with new as (
     select course_key, lesson_key,
@@ -11,8 +11,8 @@ with new as (
            max(o) filter (where module_key is not null) as module_order
     from (select course_key, lesson_key, lesson_name, module_key,
                  event_order(occurred_at, kafka_partition, kafka_offset) as o
-          from query_table(src)
-          where course_key is not null and lesson_key is not null)
+          from learning_events
+          where stored_seq >= since and course_key is not null and lesson_key is not null)
     group by all
 )
 select course_key, lesson_key,
@@ -25,4 +25,4 @@ from lesson_catalogue_folded f
 full join new n using (course_key, lesson_key);
 
 comment on macro table lesson_catalogue is
-    'lesson_catalogue(src): every lesson named by an event, per course, with the latest name and module sent: the folded catalogue merged with the events of table src.';
+    'lesson_catalogue(since): every lesson named by an event, per course, with the latest name and module sent: the folded catalogue merged with the learning events stored from stored_seq `since` on.';

@@ -11,7 +11,7 @@ select s.learner_key,
        coalesce(s.done, false) as course_completed,
        case when s.done then s.completed_at end as course_completed_at,
        s.progress
-from course_state('learning_pending') s
+from course_state(fold_since()) s
 join course_names n using (course_key);
 
 comment on view learner_course_progress is

@@ -9,7 +9,7 @@ with steps as (
            count(*) filter (where lessons_completed > 0) as completed_lesson,
            count(*) filter (where modules_completed > 0) as completed_module,
            count(*) filter (where done) as completed_course
-    from course_state('learning_pending')
+    from course_state(fold_since())
     group by all
 )
 select s.course_key, n.course_name, split_part(s.course_key, ':', 1) as platform,

@@ -14,7 +14,7 @@ select s.course_key, s.lesson_key, n.lesson_name, n.module_key,
        s.learners_completed, s.learners_seen,
        s.learners_completed / nullif(c.learners, 0) as share_of_course_learners
 from state s
-join lesson_catalogue('learning_pending') n using (course_key, lesson_key)
+join lesson_catalogue(fold_since()) n using (course_key, lesson_key)
 join courses c using (course_key);
 
 comment on view lesson_funnel is

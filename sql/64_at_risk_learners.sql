@@ -9,7 +9,7 @@ select s.learner_key,
        s.course_key,
        s.last_activity_at,
        floor(epoch(n.newest - s.last_activity_at) / 86400)::integer as days_inactive
-from course_state('learning_pending') s
+from course_state(fold_since()) s
 cross join newest n
 where not coalesce(s.done, false)
   and s.last_activity_at < n.newest - interval 7 day;

@@ -4,7 +4,7 @@ create or replace view time_to_complete as
 -- A course completion is itself an active event, so first_activity_at is never null here.
 with spans as (
     select course_key, epoch(completed_at - first_activity_at) / 86400 as days
-    from course_state('learning_pending')
+    from course_state(fold_since())
     where done
 )
 select course_key,

@@ -4,12 +4,12 @@ create or replace view completion_buckets as
 -- Every learner of the course has one row in course_state, with the count of lessons
 -- completed now; lesson_catalogue has one row per known lesson.
 with known as (
-    select course_key, count(*) as lessons from lesson_catalogue('learning_pending') group by all
+    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
 )
 select s.course_key,
        least(floor(s.lessons_completed / k.lessons * 10) * 10, 100)::integer as bucket,
        count(*) as learners
-from course_state('learning_pending') s
+from course_state(fold_since()) s
 join known k using (course_key)
 group by all;
 

@@ -18,7 +18,7 @@ from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow,
 from consumer.store.dedupe import duplicate_events, redelivered_letters
 from consumer.store.deliveries import deliveries
 from consumer.store.schema import apply_schema
-from consumer.store.state import FOLD_AT, count, fold, refold
+from consumer.store.state import FOLD_AT, fold, positions, refold
 
 Rowtuple = tuple[Any, ...]
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
@@ -43,13 +43,14 @@ class Store:
         self._lock = threading.RLock()
         apply_schema(self._con)
         self._appenders = {
-            table: self._con.appender(table, columns=list(row.__struct_fields__))
+            table: self._con.appender(table, columns=[
+                *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
             for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
                                ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
-                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery),
-                               ("learning_pending", LearningRow))
+                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
         }
-        self._pending = count(self._con)  # learning rows not folded into the state yet
+        # The next stored_seq to give a learning row; learning rows not folded yet.
+        self._seq, self._pending = positions(self._con)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -63,18 +64,20 @@ class Store:
                 for appender in self._appenders.values():
                     appender.clear()
                 self._con.rollback()
-                self._pending = count(self._con)
+                self._seq, self._pending = positions(self._con)
                 raise
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
         """Append rows of `table`'s row Struct with its appender; how many. Learning rows
-        are copied to learning_pending too, for the next fold of the current state."""
+        get the next stored_seq numbers: pending until the next fold of the current state."""
         if rows:
-            tuples = [astuple(r) for r in rows]
-            for name in (table, "learning_pending") if table == "learning_events" else (table,):
-                self._appenders[name].append_rows(tuples)
-                self._appenders[name].flush()
-            self._pending += len(rows) if table == "learning_events" else 0
+            if table == "learning_events":
+                tuples = [(*astuple(r), self._seq + i) for i, r in enumerate(rows)]
+                self._seq, self._pending = self._seq + len(rows), self._pending + len(rows)
+            else:
+                tuples = [astuple(r) for r in rows]
+            self._appenders[table].append_rows(tuples)
+            self._appenders[table].flush()
         return len(rows)
 
     def fold(self) -> None:

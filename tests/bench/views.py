@@ -41,16 +41,17 @@ MACROS = {  # sensible parameters, relative to the newest event
     "course_funnel_between":
         "course_funnel_between(getvariable('newest') - interval 30 day, getvariable('newest'))",
     "ordered_funnel": "ordered_funnel(14, getvariable('newest'))",
-    **{m: f"{m}('learning_pending')"
+    **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
 }
 # FOLD_AT events sampled from the others (new event_uids and offsets, half of them a week
 # later): the most a live store holds between folds.
 PENDING = """
-insert into {table}
+insert into learning_events
 select * replace ('pending:' || event_uid as event_uid,
                   occurred_at + interval 7 day * (hash(kafka_offset, 3) % 2) as occurred_at,
-                  100000000 + row_number() over () as kafka_offset)
+                  100000000 + row_number() over () as kafka_offset,
+                  fold_since() + row_number() over () as stored_seq)
 from learning_events using sample {n} rows (reservoir, 42)
 """
 ACTIONS = [  # (action, cumulative share of events)
@@ -117,7 +118,7 @@ select case when platform = 'toolzz' then 'toolzz:sha256:' || i else 'eduzz:' ||
        case when u7 > 0.7 then round(u7 * 100) end,
        case when action = 'lesson_rated' then 1 + floor(u7 * 5) end,
        case when action = 'comment_created' then 'nice lesson' end,
-       (l % 3)::int, i
+       (l % 3)::int, i, i
 from g
 """
 
@@ -229,8 +230,7 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
                  if only is None or n in only]
         folded = timed(con, names, runs)
         con.execute("begin")
-        for table in ("learning_events", "learning_pending"):
-            con.execute(PENDING.format(table=table, n=FOLD_AT))
+        con.execute(PENDING.format(n=FOLD_AT))
         with_pending = timed(con, names, runs)
         started = time.perf_counter()
         fold(con)
