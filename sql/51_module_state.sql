@@ -13,9 +13,7 @@ with new as (
             and action in ('module_completed', 'module_uncompleted'))
     group by all
 )
-select coalesce(n.learner_key, f.learner_key) as learner_key,
-       coalesce(n.course_key, f.course_key) as course_key,
-       coalesce(n.module_key, f.module_key) as module_key,
+select learner_key, course_key, module_key,  -- `using`: one column each, from either side
        later(f.done, f.done_order, n.done, n.done_order) as done,
        greatest(f.done_order, n.done_order) as done_order,
        n.learner_key is not null as unfolded,
