@@ -100,9 +100,7 @@ def replay_dead_letters(settings: ConsumerSettings) -> ReplayResult:
 
 def _replay(db: Store, decoder: Decoder, rows: list[Rowtuple]) -> ReplayResult:
     outs = [decoder.decode(_message(*row[:6])) for row in rows]
-    stored = {uid for (uid,) in db.query(
-        "select event_uid from raw_events where event_uid in (select unnest($1::varchar[]))",
-        [[o.raw.event_uid for o in outs if o.raw is not None]])[1]}
+    stored = db.stored([o.raw.event_uid for o in outs if o.raw is not None])
     new, duplicates = Batch(), 0  # rows to store
     for (*_, backed, _rowid), out in zip(rows, outs, strict=True):
         # A raw row at the letter's own position is its own; any other one was the first write.

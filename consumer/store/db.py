@@ -15,7 +15,7 @@ from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
-from consumer.store.dedupe import duplicate_events, redelivered_letters
+from consumer.store.dedupe import duplicate_events, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries
 from consumer.store.schema import apply_schema
 from consumer.store.state import FOLD_AT, fold, positions, refold
@@ -79,6 +79,11 @@ class Store:
             self._appenders[table].append_rows(tuples)
             self._appenders[table].flush()
         return len(rows)
+
+    def stored(self, uids: Sequence[str]) -> set[str]:
+        """Those of `uids` raw_events holds (looked up in its primary key's index)."""
+        with self._lock:
+            return set(stored_bodies(self._con, uids))
 
     def fold(self) -> None:
         """Fold the pending learning rows into the current-state tables, in a transaction."""
