@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import logs, metrics
+from consumer import metrics
 from consumer.ops import check, launcher, repair
 from consumer.ops.broker import EmbeddedBroker
 from consumer.readers import export, query, report
@@ -20,6 +20,7 @@ from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store
 from consumer.worker import StoreFailed, Worker
+from ingest import logs
 
 USAGE = """usage: learnstream COMMAND [options]
 

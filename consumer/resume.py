@@ -6,6 +6,11 @@ the old one, so its length proves nothing. Instead the consumer seeks one record
 the last record it stored, and compares that record's fingerprint (SHA-256 of its bytes)
 with the one stored beside the offset: the same bytes mean the same log; anything else
 means a new log, which is read from its start (event_uid dedupe skips what is stored).
+
+The listener gets `StoredOffsets`, the store's offsets for the topic and the lock the worker
+holds while a batch is in hand, not the worker (the shape of aiokafka's
+examples/local_state_consumer.py, whose listener gets the local state): the worker imports
+this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-if TYPE_CHECKING:
-    from consumer.worker import Worker
+from consumer.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +33,35 @@ def fingerprint(value: bytes | None) -> str:
     return hashlib.sha256(value or b"").hexdigest()
 
 
+class StoredOffsets:
+    """The offsets the store holds for one topic, read and forgotten off the event loop, and
+    `in_hand`: held from a poll's result to its commit, so no batch is written between a
+    rebalance's read of the offsets and its seeks."""
+
+    def __init__(self, store: Store, topic: str) -> None:
+        self._store, self._topic = store, topic
+        self.in_hand = asyncio.Lock()
+
+    async def positions(self) -> dict[int, tuple[int, str | None]]:
+        """Per partition: (next offset, fingerprint of the record before it)."""
+        return await asyncio.to_thread(self._store.positions, self._topic)
+
+    async def forget(self, partitions: Sequence[int]) -> None:
+        """Drop the offsets of partitions whose log turned out new."""
+        await asyncio.to_thread(self._store.forget_offsets, self._topic, partitions)
+
+
 class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment: seek to the last stored record, to be checked by `checked()`."""
 
-    def __init__(self, worker: Worker, consumer: AIOKafkaConsumer) -> None:
-        self._worker, self._consumer = worker, consumer
+    def __init__(self, offsets: StoredOffsets, consumer: AIOKafkaConsumer) -> None:
+        self._offsets, self._consumer = offsets, consumer
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
         self.generation = 0  # assignments so far: records polled under an older one are stale
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand be written and committed before the partitions go."""
-        async with self._worker.in_hand:
+        async with self._offsets.in_hand:
             self.pending.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -46,10 +69,9 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         offset when no fingerprint was kept). A partition this store never read starts at the
         log's beginning, never at the group's commit: that belongs to whatever store the
         group fed before (the group commit is for lag tools only)."""
-        async with self._worker.in_hand:  # no batch may be written between read and seek
+        async with self._offsets.in_hand:  # no batch may be written between read and seek
             self.generation += 1
-            store, topic = self._worker.store, self._worker.settings.topic
-            stored = await asyncio.to_thread(store.positions, topic)
+            stored = await self._offsets.positions()
             for tp in assigned:
                 if tp.partition not in stored:
                     await self._consumer.seek_to_beginning(tp)
@@ -82,7 +104,6 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             log.warning("partition %d is a new log (offset %d is not the record stored last); "
                         "reading it from the start", tp.partition, expected[0])
-            store, topic = self._worker.store, self._worker.settings.topic
-            await asyncio.to_thread(store.forget_offsets, topic, [tp.partition])
+            await self._offsets.forget([tp.partition])
             await self._consumer.seek_to_beginning(tp)
         return out

@@ -1,10 +1,10 @@
-"""Consumer-side settings: one frozen Struct per command, read once from flags or LEARNSTREAM_*."""
+"""Consumer-side settings: one frozen Struct per command, read once from flags or LEARNSTREAM_*
+by the receiver's loader (ingest.settings), with this side's help and flag aliases."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -13,21 +13,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from consumer.help import HELP
+from ingest import settings as loader  # the loader every command shares
+from ingest.settings import BOOTSTRAP, LOG_LEVEL, Timeout
 
-# Finite and at most a day: inf would pass a lower bound, then crash or stall a timer.
-Timeout = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
-ENV_PREFIX = "LEARNSTREAM_"
-BOOTSTRAP = r"^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$"  # HOST:PORT[,HOST:PORT...]
 MEMORY = r"^\d+(\.\d+)?\s*(B|[KMGT]i?B)$"  # DuckDB's size syntax: 512MB, 1GB, 2GiB
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 SNAPSHOT_FILE = "analytics.duckdb"
-LogLevel = Annotated[str, msgspec.Meta(pattern=r"(?i)^(debug|info|warning|error)$")]
+LogLevel = Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)]
 LogFormat = Literal["text", "json"]
 Dir = Annotated[str, msgspec.Meta(min_length=1)]
 # What a patterned or enumerated field expects, in words (msgspec would show the regex).
-EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
-            "log_format": "text or json", "memory_limit": "a size such as 512MB or 2GiB"}
+EXPECTED = {**loader.EXPECTED, "memory_limit": "a size such as 512MB or 2GiB"}
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,23 +132,6 @@ S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSetting
               CheckSettings, ReaderSettings)
 
 
-def env_name(field: str) -> str:
-    """The environment variable that sets `field`."""
-    return ENV_PREFIX + field.upper()
-
-
-def parser_for(cls: type[S], prog: str) -> argparse.ArgumentParser:
-    """An argument parser with one flag per field of `cls`."""
-    parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
-    for f in msgspec.structs.fields(cls):
-        flag = FLAG_ALIASES.get(f.name, {}).get(cls, "--" + f.name.replace("_", "-"))
-        extra = {"action": "store_const", "const": "true"} if f.type is bool else {
-            "metavar": env_name(f.name)}
-        parser.add_argument(flag, dest=f.name, help=f"{HELP[f.name]} (default: {f.default!r})",
-                            **extra)  # type: ignore[arg-type]
-    return parser
-
-
 def load(cls: type[S], argv: Sequence[str], prog: str,
          environ: Mapping[str, str] = os.environ) -> S:
     """Settings from `environ`, overridden by flags; a bad value exits naming the variable."""
@@ -163,29 +143,6 @@ def load_with_args(cls: type[S], argv: Sequence[str], prog: str,
                    environ: Mapping[str, str] = os.environ) -> tuple[S, argparse.Namespace]:
     """`load`, for a command that also takes arguments of its own (a query, a format): those
     are per run, not settings, so they have no variable; (settings, all parsed arguments)."""
-    parser = parser_for(cls, prog)
-    add_arguments(parser)
-    args = parser.parse_args(list(argv))
-    fields = msgspec.structs.fields(cls)
-    given = {f.name: getattr(args, f.name) for f in fields}
-    values: dict[str, object] = {f.name: environ[env_name(f.name)] for f in fields
-                                 if env_name(f.name) in environ}
-    values.update({k: v for k, v in given.items() if v is not None})
-    try:
-        return msgspec.convert(values, cls, strict=False), args
-    except (msgspec.ValidationError, ValueError) as exc:
-        parser.exit(2, f"{prog}: {bad_setting(cls, exc, values)}\n")
-
-
-def bad_setting(cls: type[S], exc: Exception, values: Mapping[str, object]) -> str:
-    """One line naming the flag and variable of the field msgspec rejected, what it expects
-    and what it got."""
-    message, _, path = str(exc).rpartition(" - at `$.")
-    field = path.rstrip("`")
-    if not message or field not in values:
-        return f"bad setting: {exc}"
-    flag = FLAG_ALIASES.get(field, {}).get(cls, "--" + field.replace("_", "-"))
-    # msgspec names the type it got (always `str` from a flag or variable): show the value.
-    expected = f"expected {EXPECTED[field]}" if field in EXPECTED else re.sub(
-        r"^Expected", "expected", re.sub(r", got `\w+`$", "", message))
-    return f"bad setting ({flag} / {env_name(field)}): {expected}, got {values[field]!r}"
+    return loader.load_with_args(cls, argv, prog, HELP, environ=environ,
+                                 add_arguments=add_arguments, expected=EXPECTED,
+                                 aliases=FLAG_ALIASES)

@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.metrics import ConsumerMetrics, measure_lag
-from consumer.resume import ResumeFromStore, fingerprint
+from consumer.resume import ResumeFromStore, StoredOffsets, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
 from consumer.snapshot import Snapshots
@@ -57,7 +57,7 @@ class Worker:
         self.stored = 0  # new events stored since start
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
-        self.in_hand = asyncio.Lock()  # held from poll result to commit
+        self.offsets = StoredOffsets(store, settings.topic)  # and the lock of the batch in hand
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
                                    on_published=self.metrics.snapshot_published)
 
@@ -76,7 +76,7 @@ class Worker:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
-        self._resume = ResumeFromStore(self, consumer)
+        self._resume = ResumeFromStore(self.offsets, consumer)
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
         self.running = True
@@ -101,7 +101,7 @@ class Worker:
         if not records:
             return 0
         polled_under = self._resume.generation
-        async with self.in_hand:
+        async with self.offsets.in_hand:
             if self._resume.generation != polled_under:
                 # A rebalance ran while these records waited for the lock: it sought every
                 # partition to what DuckDB holds, so they will be fetched again. Storing them

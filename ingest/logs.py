@@ -1,7 +1,8 @@
-"""Logging set-up of the receiver: text for people, one JSON object per line for log shippers.
+"""Logging set-up of every command: text for people, one JSON object per line for log
+shippers.
 
-The consumer has a twin of this module (consumer/logs.py): the two packages never import
-each other, and the format is part of what an operator sees, so both keep it the same.
+The receiver's and the consumer's lines are part of what an operator sees, so both come
+from here: the consumer imports this module (ingest never imports the consumer).
 """
 
 from __future__ import annotations

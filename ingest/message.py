@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import msgspec
 
+from ingest.learner import email, learner_key
+
 # Delivery headers copied from the HTTP request when the platform sent them.
 DELIVERY_HEADERS = ("x-delivery-attempt", "x-subscription")
 
@@ -84,10 +86,10 @@ def _key(source: str, envelope: _Envelope) -> bytes:
                    data.participant):
         if person is None:
             continue
-        if person.email and person.email.strip():
-            return person.email.strip().lower().encode()
-        if person.id is not None:
-            return f"{platform}:{_id(person.id)}".encode()
+        found = learner_key(platform, email(person.email),
+                            None if person.id is None else _id(person.id))
+        if found is not None:
+            return found.encode()
     return source.encode()
 
 

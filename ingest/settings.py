@@ -1,7 +1,7 @@
 """Receiver settings: one frozen Struct, read once at the edge from flags or LEARNSTREAM_* vars.
 
-The consumer has its own settings module: the two processes share no code, only the
-Kafka message format and the data model.
+The loader (`load_with_args`: flags over variables, a bad value exits naming both) is every
+command's: the consumer-side settings import it with their own structs and help.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -85,35 +85,54 @@ def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
+S = TypeVar("S", bound=msgspec.Struct)
+
+
 def load(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> IngestSettings:
     """Settings from `environ`, overridden by flags; a bad value exits naming the variable."""
-    fields = msgspec.structs.fields(IngestSettings)
-    parser = argparse.ArgumentParser(prog="learnstream ingest", description=IngestSettings.__doc__)
+    return load_with_args(IngestSettings, argv, "learnstream ingest", HELP, environ=environ)[0]
+
+
+def flag_name(cls: type, field: str, aliases: Mapping[str, Mapping[type, str]]) -> str:
+    """The flag that sets `field` of `cls`: `--field-name` unless aliased for that struct."""
+    return aliases.get(field, {}).get(cls, "--" + field.replace("_", "-"))
+
+
+def load_with_args(cls: type[S], argv: Sequence[str], prog: str, help: Mapping[str, str], *,
+                   environ: Mapping[str, str] = os.environ,
+                   add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                   expected: Mapping[str, str] = EXPECTED,
+                   aliases: Mapping[str, Mapping[type, str]] | None = None,
+                   ) -> tuple[S, argparse.Namespace]:
+    """`cls` from `environ`, overridden by one flag per field (`help` says what each means).
+    A command that also takes arguments of its own (a query, a format) adds them with
+    `add_arguments`: those are per run, not settings, so they have no variable. A bad value
+    exits 2 with one line naming the flag and the variable; (settings, all parsed arguments)."""
+    aliases = aliases or {}
+    fields = msgspec.structs.fields(cls)
+    parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
     for f in fields:
-        flag = "--" + f.name.replace("_", "-")
         extra = {"action": "store_const", "const": "true"} if f.type is bool else {
             "metavar": env_name(f.name)}
-        parser.add_argument(flag, dest=f.name, help=f"{HELP[f.name]} (default: {f.default!r})",
+        parser.add_argument(flag_name(cls, f.name, aliases), dest=f.name,
+                            help=f"{help[f.name]} (default: {f.default!r})",
                             **extra)  # type: ignore[arg-type]
-    given = vars(parser.parse_args(list(argv)))
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(list(argv))
     values: dict[str, object] = {f.name: environ[env_name(f.name)] for f in fields
                                  if env_name(f.name) in environ}
-    values.update({k: v for k, v in given.items() if v is not None})
+    values.update({f.name: getattr(args, f.name) for f in fields
+                   if getattr(args, f.name) is not None})
     try:
-        return msgspec.convert(values, IngestSettings, strict=False)
-    except msgspec.ValidationError as exc:
-        parser.exit(2, f"{parser.prog}: {bad_setting(exc, values)}\n")
-
-
-def bad_setting(exc: Exception, values: Mapping[str, object]) -> str:
-    """One line naming the flag and variable of the field msgspec rejected, what it expects
-    and what it got."""
-    message, _, path = str(exc).rpartition(" - at `$.")
-    field = path.rstrip("`")
-    if not message or field not in values:
-        return f"bad setting: {exc}"
-    # msgspec names the type it got (always `str` from a flag or variable): show the value.
-    expected = f"expected {EXPECTED[field]}" if field in EXPECTED else re.sub(
-        r"^Expected", "expected", re.sub(r", got `\w+`$", "", message))
-    return (f"bad setting (--{field.replace('_', '-')} / {env_name(field)}): {expected}, "
-            f"got {values[field]!r}")
+        return msgspec.convert(values, cls, strict=False), args
+    except (msgspec.ValidationError, ValueError) as exc:  # ValueError: a __post_init__ check
+        message, _, path = str(exc).rpartition(" - at `$.")
+        field = path.rstrip("`")
+        if not message or field not in values:
+            parser.exit(2, f"{prog}: bad setting: {exc}\n")
+        # msgspec names the type it got (always `str` from a flag or variable): show the value.
+        wanted = f"expected {expected[field]}" if field in expected else re.sub(
+            r"^Expected", "expected", re.sub(r", got `\w+`$", "", message))
+        parser.exit(2, f"{prog}: bad setting ({flag_name(cls, field, aliases)} / "
+                       f"{env_name(field)}): {wanted}, got {values[field]!r}\n")

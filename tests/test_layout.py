@@ -23,11 +23,11 @@ def modules(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
-def test_ingest_and_consumer_never_import_each_other():
-    for package, other in (("ingest", "consumer"), ("consumer", "ingest")):
-        for path in modules(package):
-            bad = {n for n in imports(path) if n == other or n.startswith(other + ".")}
-            assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+def test_ingest_never_imports_the_consumer():
+    # The edge must run alone; the consumer may use ingest's small modules (one place each).
+    for path in modules("ingest"):
+        bad = {n for n in imports(path) if n == "consumer" or n.startswith("consumer.")}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 def test_only_the_store_package_imports_duckdb():

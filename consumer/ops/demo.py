@@ -5,8 +5,6 @@ as the platforms sign them; then what landed in DuckDB and the course funnel, pr
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import os
 import secrets
 import sys
@@ -20,11 +18,13 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from consumer import logs, store
+from consumer import store
 from consumer.journeys import Delivery, identity, journeys
 from consumer.ops import launcher
 from consumer.ops.broker import free_port
 from consumer.settings import SNAPSHOT_FILE, DemoSettings, load
+from ingest import logs
+from ingest.signature import eduzz_signature
 
 SEED = 2024  # the same run every time
 LANES = 8  # webhooks posted at once
@@ -63,11 +63,6 @@ def demo_main(argv: Sequence[str]) -> None:
     if failed or len(statuses) != len(run):
         sys.exit(f"learnstream demo: {failed + len(run) - len(statuses)} of {len(run)} posts "
                  "were not accepted")
-
-
-def eduzz_signature(secret: str, body: bytes) -> str:
-    """`x-signature` as Eduzz computes it: hex HMAC-SHA256 of the raw body."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[int]) -> None:

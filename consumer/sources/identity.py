@@ -7,7 +7,11 @@ from datetime import datetime, tzinfo
 
 import msgspec
 
-Id = str | int  # ids arrive as strings or numbers; both mean the same id
+from ingest.learner import Id, email, key, learner_key
+
+# The key rules are the receiver's too (its Kafka key): one place, ingest.learner.
+__all__ = ["Id", "Meta", "email", "event_uid", "ident", "key", "learner_key", "same_event",
+           "timestamp"]
 
 
 class Meta(msgspec.Struct, gc=False, frozen=True):
@@ -31,25 +35,6 @@ def ident(value: Id | None) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
-
-
-def key(platform: str, value: Id | None) -> str | None:
-    """`<platform>:<id>`, the course/module/lesson/school key; None when there is no id."""
-    # An f-string formats 123 and "123" alike, with one call less on this hot path.
-    return None if value is None or value == "" else f"{platform}:{value}"
-
-
-def email(value: str | None) -> str | None:
-    """`lower(trim(email))`, or None when absent or blank."""
-    if value is None:
-        return None
-    value = value.strip().lower()
-    return value or None
-
-
-def learner_key(platform: str, email_norm: str | None, learner_id: Id | None) -> str | None:
-    """The e-mail when there is one (one person across platforms), else `<platform>:<id>`."""
-    return email_norm if email_norm is not None else key(platform, learner_id)
 
 
 def event_uid(source: str, event_id: object, body: bytes) -> str:
