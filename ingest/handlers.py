@@ -30,37 +30,59 @@ async def webhook(request: web.Request) -> web.Response:
     if source == "toolzz" and settings.toolzz_token and not token_matches(
             request.match_info.get("token"), settings.toolzz_token):
         return _reject(request, 401, "missing or wrong token in the webhook URL")
+    body = await _read_body(request)
+    if isinstance(body, web.Response):
+        return body
+    inspected, problem = _inspect(source, body)
+    if source == "eduzz" and inspected is not None and inspected.event == "ping":
+        return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
+    refused = _refused(request, source, body)
+    if refused is not None:
+        return refused
+    if inspected is None:
+        return _reject(request, 400, problem)
+    return await _publish(request, source, inspected.key, body)
+
+
+async def _read_body(request: web.Request) -> bytes | web.Response:
+    """The body, or the rejection of one too large or too slow to arrive."""
+    settings = request.app[SETTINGS]
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
                                      f"{limit} byte limit")
     try:
         async with asyncio.timeout(settings.body_timeout):
-            body = await request.read()
+            return await request.read()
     except TimeoutError:
         return _reject(request, 408, f"body not received within {settings.body_timeout:g}s")
     except web.HTTPRequestEntityTooLarge:
         return _reject(request, 413, f"body exceeds the {limit} byte limit")
-    signed = source != "eduzz" or not settings.secrets or eduzz_signed(
-        body, request.headers.get("x-signature"), settings.secrets)
-    inspected, problem = None, "empty body: a JSON object is required"
+
+
+def _inspect(source: str, body: bytes) -> tuple[message.Inspected | None, str]:
+    """(the body's key and event name, "") or (None, why it is not a JSON object)."""
+    if not body:
+        return None, "empty body: a JSON object is required"
     try:
-        if body:
-            inspected, problem = message.inspect_body(source, body), ""
+        return message.inspect_body(source, body), ""
     except message.NotJson as exc:
-        problem = str(exc)
+        return None, str(exc)
     except RecursionError:
-        problem = "body is nested too deeply to be a webhook"
-    if source == "eduzz" and inspected is not None and inspected.event == "ping":
-        return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
-    if not signed:  # origin before shape: a stranger learns nothing about what we parse
+        return None, "body is nested too deeply to be a webhook"
+
+
+def _refused(request: web.Request, source: str, body: bytes) -> web.Response | None:
+    """The rejection of a body not signed by its source or not declared JSON, if any."""
+    settings = request.app[SETTINGS]
+    # Origin before shape: a stranger learns nothing about what we parse.
+    if source == "eduzz" and settings.secrets and not eduzz_signed(
+            body, request.headers.get("x-signature"), settings.secrets):
         return _reject(request, 401, "missing or wrong x-signature")
     ctype = request.content_type
     if ctype not in JSON_TYPES and not ctype.endswith("+json"):
         return _reject(request, 415, f"Content-Type must be application/json, got {ctype}")
-    if inspected is None:
-        return _reject(request, 400, problem)
-    return await _publish(request, source, inspected.key, body)
+    return None
 
 
 async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -> web.Response:

@@ -47,16 +47,30 @@ class Journey:
             self.flag_inactive()
             return
         persistence = self.rng.uniform(0.8, 0.99)
+        lessons = self.in_rough_order()
+        if not self.take(lessons, persistence):
+            return
+        if len(self.done) == len(lessons):
+            self.finish()
+        if self.platform == "alpaclass" and self.rng.random() < 0.25:
+            self.emit("course_seen", later=self.rng.randint(2 * DAY, 30 * DAY))
+
+    def in_rough_order(self) -> list[Lesson]:
+        """The course's lessons, now and then two neighbours swapped."""
         lessons = list(self.course.lessons)
-        for i in range(len(lessons) - 1):  # roughly in order
+        for i in range(len(lessons) - 1):
             if self.rng.random() < 0.08:
                 lessons[i], lessons[i + 1] = lessons[i + 1], lessons[i]
+        return lessons
+
+    def take(self, lessons: list[Lesson], persistence: float) -> bool:
+        """Each lesson in turn; False when the learner drops off (then flagged inactive)."""
         for lesson in lessons:
             self.session()
             if self.rng.random() < 0.03:  # opens a lesson, leaves it half-way, never returns
                 self.abandon(lesson)
                 self.flag_inactive()
-                return
+                return False
             self.lesson(lesson)
             self.extras(lesson)
             self.module_check(lesson)
@@ -64,11 +78,8 @@ class Journey:
                 self.undo(lesson)
             if self.rng.random() > persistence:
                 self.flag_inactive()
-                return
-        if len(self.done) == len(lessons):
-            self.finish()
-        if self.platform == "alpaclass" and self.rng.random() < 0.25:
-            self.emit("course_seen", later=self.rng.randint(2 * DAY, 30 * DAY))
+                return False
+        return True
 
     def session(self) -> None:
         """Next lesson in the same sitting, or a new session hours or days later."""
