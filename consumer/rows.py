@@ -1,4 +1,4 @@
-"""Row shapes of the public tables (data-model.md section 3); field order = column order.
+"""Row shapes of the public tables (README, What lands in DuckDB); field order = column order.
 
 msgspec Structs rather than NamedTuples: several are built per message, and msgspec's C
 constructor is about five times cheaper. The store turns them into tuples for the appender.

@@ -1,8 +1,8 @@
 """The Kafka message the receiver writes: raw body as value, learner identity as key.
 
-The contract (data-model.md section 1) is shared with the consumer by documentation
-only: value = body exactly as received; headers `source`, `received_at` and the
-platform's delivery headers; key = the learner identity, else the source.
+The contract (README, Receiver endpoints) is what the consumer reads: value = the body
+exactly as received; headers `source`, `received_at` and the platform's delivery headers;
+key = the learner identity (ingest.learner), else the source.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ def test_amount_is_an_exact_decimal_never_a_float():
     assert rows(integral)[0].amount == Decimal("147")
 
 
-# --- events without a fixture, built by hand from webhook-sources.md 5.5 ---
+# --- events without a fixture, built by hand from MyEduzz's webhook documentation ---
 
 def test_invoice_overdue_from_the_field_list():
     body = edited("myeduzz/invoice_canceled", status="overdue", paymentMethod=None)
@@ -232,7 +232,7 @@ def test_attempt_without_any_sent_date_falls_back_to_received_at():
     assert (row.invoice_id, row.contract_id, row.buyer_key) == ("1", None, None)
 
 
-# --- tolerance (webhook-sources.md section 7) ---
+# --- tolerance (README, Supported events: tolerated) ---
 
 def test_ids_may_be_numbers_everywhere():
     invoice = edited("myeduzz/invoice_paid", id=12345678,

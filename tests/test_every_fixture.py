@@ -1,6 +1,6 @@
 """Every published example payload through HTTP, the real broker and real DuckDB.
 
-The platforms' examples reuse event ids on purpose (data-model identity: `eduzz:<id>`), so
+The platforms' examples reuse event ids on purpose (the identity rule: `eduzz:<id>`), so
 they run in rounds of distinct event_uids, each round a fresh topic, group and DuckDB file;
 within one store the repeated id would rightly be skipped as a redelivery.
 """

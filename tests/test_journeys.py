@@ -1,6 +1,6 @@
 """Every view against the journey simulator's independent answer (consumer.journeys).
 
-The oracle derives each view from the logical events and data-model.md, never from the SQL;
+The oracle derives each view from the logical events and the data model, never from the SQL;
 here the real pipeline (small run) and the real store (large run) must agree with it row for
 row. Floats are compared rounded to 6 decimals, everything else exactly, as sorted row lists.
 """

@@ -55,7 +55,7 @@ def test_every_view_has_a_comment():
     assert all(comment for _, comment in views), views
 
 
-# Identity keys (data-model.md section 2) and the source: the only view columns whose name
+# Identity keys (README, What lands in DuckDB) and the source: the only view columns whose name
 # says all. Everything else carries units, zone, denominator or which events count.
 OBVIOUS_COLUMNS = ["course_key", "event_uid", "learner_key", "lesson_key", "source"]
 

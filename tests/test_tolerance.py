@@ -1,4 +1,4 @@
-"""What the platforms really send (webhook-sources.md section 7): one test per quirk."""
+"""What the platforms really send (README, Supported events: tolerated): one test per quirk."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_both_last_seen_spellings_map_to_one_action():
     assert decode(course).learning[0].action == "course_seen"
 
 
-TOOLZZ_BY_HAND = {  # slugs without a published example, built from webhook-sources.md 5.7
+TOOLZZ_BY_HAND = {  # slugs without a published example, built from Toolzz's webhook documentation
     "activities.content.completed": (
         {"user": {"id": 9, "name": "Ana", "email": "Ana@X.com"},
          "content": {"id": 1, "institution_id": 50, "school_id": 3, "course_id": 7,

@@ -27,8 +27,8 @@ from consumer.sources.decoder import Message
 
 class Delivery(msgspec.Struct, frozen=True):
     """One POST: `source` (`eduzz` | `toolzz`), the exact body bytes, the platform's extra
-    headers; the logical event it carries, the event time this copy states (data-model.md
-    section 5) and when it reaches the receiver."""
+    headers; the logical event it carries, the event time this copy states (README, What
+    lands in DuckDB: occurred_at) and when it reaches the receiver."""
 
     source: str
     body: bytes

@@ -22,7 +22,7 @@ END = START + timedelta(weeks=WEEKS)  # nothing happens after this
 
 class Learner(msgspec.Struct, frozen=True):
     """One person. `email` is None for a few single-platform learners, who are then known by
-    their platform id (data-model.md section 2)."""
+    their platform id (README, What lands in DuckDB: learner_key)."""
 
     n: int
     name: str

@@ -1,6 +1,6 @@
 """Toolzz LMS bodies, `{event: {name, slug, send_at}, data}`, shaped as the published
 examples (tests/fixtures/toolzz/*) and, where none is published, the field lists of
-webhook-sources.md 5.7. Ids are JSON numbers; `send_at` is local time without a zone."""
+Toolzz's webhook documentation. Ids are JSON numbers; `send_at` is local time without a zone."""
 
 from __future__ import annotations
 

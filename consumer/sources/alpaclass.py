@@ -114,7 +114,7 @@ class CourseLastSeenAt(AlpaClassEvent, tag="alpaclass.student_course_last_seen_a
 
 
 class CourseLastSeen(CourseLastSeenAt, tag="alpaclass.student_course_last_seen"):
-    """Second spelling of the same event (webhook-sources.md 4.1)."""
+    """Second spelling of the same event (README, Supported events: both are listed)."""
 
 
 class ModuleFinished(AlpaClassEvent, tag="alpaclass.student_module_finished"):
@@ -153,7 +153,7 @@ class LessonLastSeenAt(AlpaClassEvent, tag="alpaclass.student_lesson_last_seen_a
 
 
 class LessonLastSeen(LessonLastSeenAt, tag="alpaclass.student_lesson_last_seen"):
-    """Second spelling of the same event (webhook-sources.md 4.1)."""
+    """Second spelling of the same event (README, Supported events: both are listed)."""
 
 
 EVENTS: tuple[type[AlpaClassEvent], ...] = (

@@ -1,4 +1,5 @@
-"""Identity and time rules of data-model.md sections 2 and 5, as pure functions."""
+"""Identity and time rules (README, What lands in DuckDB: event_uid, the keys, occurred_at),
+as pure functions."""
 
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ class InvoiceEvent(MyEduzzEvent, kw_only=True):
                      products=[i.productId for i in d.items])]
 
 
-# One class per wire event string (webhook-sources.md 4.4); `data.status` says the same.
+# One class per wire event string (README, Supported events); `data.status` says the same.
 class InvoiceOpened(InvoiceEvent, tag="myeduzz.invoice_opened"): ...  # status "open"
 class InvoicePaid(InvoiceEvent, tag="myeduzz.invoice_paid"): ...
 class InvoiceCanceled(InvoiceEvent, tag="myeduzz.invoice_canceled"): ...

@@ -58,7 +58,7 @@ class Data(msgspec.Struct, gc=False, kw_only=True):
     institution: Ref | None = None
 
     def school(self) -> Ref | None:
-        """The institution the event belongs to (data-model.md: Toolzz school = institution)."""
+        """The institution the event belongs to (a Toolzz school is its institution)."""
         if self.institution is not None:
             return self.institution
         return self.user.institution[0] if self.user.institution else None

@@ -1,5 +1,5 @@
 create or replace macro event_order(occurred_at, kafka_partition, kafka_offset) as
--- The order of the current-state rule (data-model.md section 6) as one number: occurred_at
+-- The order of the current-state rule (README, What lands in DuckDB) as one number: occurred_at
 -- (microseconds), then arrival (kafka_partition, kafka_offset). arg_max and max over one
 -- HUGEINT are several times cheaper than over the struct of the three, and order the same
 -- for every partition below 65536 and offset below 2^48 (Kafka's are far smaller).

@@ -1,5 +1,5 @@
 create or replace macro lesson_state(since) as table
--- Current state per learner and lesson (data-model.md section 6): the folded table merged
+-- Current state per learner and lesson (README, What lands in DuckDB): the folded table merged
 -- with the learning events stored from stored_seq `since` on (fold_since(): those not folded
 -- yet) by `later`, so the answer is the same whatever was folded when, and whatever the arrival
 -- order. Reading the folded state is a scan of one row per learner and lesson instead of a

@@ -21,7 +21,7 @@ create table if not exists learning_events (
     progress        double,
     rating          double,
     comment         varchar,
-    -- Arrival order, the tie-break of the current-state rule (data-model.md section 6).
+    -- Arrival order, the tie-break of the current-state rule (README, What lands in DuckDB).
     kafka_partition integer not null,
     kafka_offset    bigint not null,
     -- Internal: the order the store wrote rows in; rows from fold_since() on are not

@@ -1,5 +1,5 @@
 create or replace view learner_lesson_state as
--- Current state per learner and lesson (data-model.md section 6), from lesson_state: the
+-- Current state per learner and lesson (README, What lands in DuckDB), from lesson_state: the
 -- folded state with the events not folded yet merged in.
 select learner_key, course_key, lesson_key, completed, favorite, seen
 from lesson_state(fold_since());

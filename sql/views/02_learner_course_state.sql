@@ -1,5 +1,5 @@
 create or replace view learner_course_state as
--- Current state (data-model.md section 6) per learner and course with any completed or
+-- Current state (README, What lands in DuckDB) per learner and course with any completed or
 -- uncompleted event of a lesson, module or the course itself, from course_state.
 select learner_key, course_key, lessons_completed, modules_completed,
        coalesce(done, false) as course_completed,

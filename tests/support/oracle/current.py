@@ -1,7 +1,7 @@
 """Expected learner x course views, from the contract: learner_course_progress, course_funnel,
 at_risk_learners, time_to_complete and completion_buckets.
 
-Current state (data-model.md section 6): per learner and lesson, module or course, the latest
+Current state (README, What lands in DuckDB): per learner and lesson, module or course, the latest
 completed/uncompleted event decides. Readings where the contract is silent:
 - `time_to_complete`: days (fractional) from the learner's first activity on the course to
   the completion that holds now; median and 90th percentile interpolate between ranks.

@@ -1,5 +1,5 @@
 """The oracle: the expected rows of every view and of the table macros for a list of
-deliveries, computed in plain Python from the logical events and data-model.md alone (no SQL
+deliveries, computed in plain Python from the logical events and the data model alone (no SQL
 translated, no decoder used), so a test can hold the pipeline and the views to it.
 
 Floats (rates, means, quantiles, retention) are exact up to rounding; compare them at a

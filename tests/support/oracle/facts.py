@@ -1,11 +1,12 @@
-"""The oracle's input: what data-model.md says the tables hold after a list of deliveries,
-worked out from the logical events and the contract's identity and time rules, without the
-decoders (an independent second opinion on them and on the SQL).
+"""The oracle's input: what the data model (README, What lands in DuckDB) says the tables
+hold after a list of deliveries, worked out from the logical events and the contract's
+identity and time rules, without the decoders (an independent second opinion on them and
+on the SQL).
 
-- Identity (section 2): one stored event per event_uid, the first delivery of it (the first
+- Identity: one stored event per event_uid, the first delivery of it (the first
   write wins); learner_key = lower(trim(e-mail as sent)) else `<platform>:<id>`; course,
   module and lesson keys are `<platform>:<id>`.
-- Time (section 5): the copy's own event time (`Delivery.occurred`).
+- Time: the copy's own event time (`Delivery.occurred`).
 - One learning row per course an event names (a Nutror enrolment may name several).
 """
 

@@ -1,7 +1,7 @@
 """Expected calendar views and the raw-side views, from the contract.
 
-Days and weeks are calendar periods in the reporting zone America/Sao_Paulo (data-model.md
-section 5); weeks start on Monday. Readings where the contract is silent:
+Days and weeks are calendar periods in the reporting zone America/Sao_Paulo (README, What
+lands in DuckDB); weeks start on Monday. Readings where the contract is silent:
 - `engagement_daily` has a row per course and day with activity; wau/mau count the 7/30
   calendar days ending on that day, inclusive.
 - `cohort_retention_weekly` has a row per cohort week and week number with activity.
