@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import json
 import os
 import subprocess
 import uuid
@@ -178,3 +179,17 @@ async def consumer(consumer_settings: ConsumerSettings) -> AsyncIterator[Running
     yield running
     await running.stop()
     running.store.close()
+
+
+def settings_for(broker: EmbeddedBroker, topic: str, **changes) -> IngestSettings:
+    return IngestSettings(**{"port": free_port(), "bootstrap": broker.bootstrap, "topic": topic,
+                             "eduzz_secrets": SECRET, "toolzz_token": TOKEN, **changes})
+
+
+def lesson_event(run: str, i: int) -> bytes:
+    """A distinct, valid AlpaClass lesson_finished event."""
+    body = json.loads(fixture("alpaclass/student_lesson_finished"))
+    body["id"] = f"{run}-{i}"
+    body["data"]["student"]["email"] = f"learner{i % 101}@example.com"
+    body["data"]["lesson"]["id"] = f"lesson-{i % 37}"
+    return json.dumps(body).encode()

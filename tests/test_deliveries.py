@@ -11,7 +11,7 @@ from msgspec.structs import replace
 
 from consumer.rows import Batch, DeadLetter, Decoded
 from consumer.store import Error, Store
-from tests.test_store import T0, batch_of, learn, raw
+from tests.support.rows import T0, batch_of, learn, raw
 
 COUNTS = "source, messages, new_events, duplicates, conflicts, dead_letters"
 

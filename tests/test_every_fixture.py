@@ -19,7 +19,7 @@ from consumer.ops.broker import free_port
 from consumer.settings import ConsumerSettings
 from ingest.settings import IngestSettings
 from tests.conftest import FIXTURES, SECRET, TOKEN, RunningConsumer, post, serving, source_of
-from tests.test_commerce import EXPECTED as COMMERCE
+from tests.support.commerce import EXPECTED as COMMERCE
 
 ALPA = "alpaclass:046d47672cf6212d201d6e8b0c191e73"
 NUTROR = "nutror:{}"

@@ -38,8 +38,7 @@ from consumer.settings import ConsumerSettings
 from consumer.sources.decoder import EDUZZ_TYPES, TOOLZZ_TYPES, Decoder, Message
 from consumer.store import read
 from consumer.worker import ensure_topic
-from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process, serving
-from tests.test_receiver import settings_for
+from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process, serving, settings_for
 
 with warnings.catch_warnings():
     # On a failing example Hypothesis's pytest plugin imports libcst (to suggest a patch),

@@ -74,3 +74,9 @@ def test_complexity_rules_replace_a_line_count():
     lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
     assert {"C90", "PLR0911", "PLR0912", "PLR0915"} <= set(lint["select"])
     assert lint["mccabe"]["max-complexity"] <= 10
+
+
+def test_tests_share_helpers_through_conftest_or_support_not_each_other():
+    borrowed = {p.name: sorted(n for n in imports(p) if n.startswith("tests.test_"))
+                for p in (ROOT / "tests").rglob("*.py")}
+    assert {name: found for name, found in borrowed.items() if found} == {}

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from ingest.settings import IngestSettings
-from tests.conftest import SECRET, TOKEN, fixture, post, serving, signed, wait_ready
+from tests.conftest import SECRET, TOKEN, fixture, post, serving, settings_for, signed, wait_ready
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -> list:
@@ -28,11 +28,6 @@ async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -
         return records
     finally:
         await reader.stop()
-
-
-def settings_for(broker: EmbeddedBroker, topic: str, **changes) -> IngestSettings:
-    return IngestSettings(**{"port": free_port(), "bootstrap": broker.bootstrap, "topic": topic,
-                             "eduzz_secrets": SECRET, "toolzz_token": TOKEN, **changes})
 
 
 async def test_body_is_published_unchanged_with_headers_and_learner_key(receiver, broker, topic):

@@ -20,7 +20,7 @@ import pytest
 from consumer.cli import main
 from consumer.snapshot import publish
 from consumer.store import Store
-from tests.test_store import batch_of, learn, raw
+from tests.support.rows import batch_of, learn, raw
 
 ROOT = Path(__file__).parent.parent
 CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
@@ -197,7 +197,7 @@ async def test_analysts_query_while_the_consumer_process_ingests(broker, topic, 
     which holds its own file: nothing to stop first."""
     from aiokafka import AIOKafkaProducer
 
-    from tests.test_snapshot import lesson_event
+    from tests.conftest import lesson_event
 
     def learnstream(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLI, *args, "--data-dir", str(tmp_path)], capture_output=True,

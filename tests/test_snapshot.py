@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaProducer
 from consumer.settings import ConsumerSettings
 from consumer.snapshot import Snapshots, publish
 from consumer.store import Store
-from tests.conftest import RunningConsumer, fixture
-from tests.test_store import batch_of, learn, raw
+from tests.conftest import RunningConsumer, lesson_event
+from tests.support.rows import batch_of, learn, raw
 
 RELATIONS = """select table_name from duckdb_tables() where not internal
                union all select view_name from duckdb_views() where not internal
@@ -155,15 +155,6 @@ for _ in range(reads):
     print(json.dumps({"events": events, "learning": learning, "age": age}), flush=True)
     time.sleep(0.2)
 """
-
-
-def lesson_event(run: str, i: int) -> bytes:
-    """A distinct, valid AlpaClass lesson_finished event."""
-    body = json.loads(fixture("alpaclass/student_lesson_finished"))
-    body["id"] = f"{run}-{i}"
-    body["data"]["student"]["email"] = f"learner{i % 101}@example.com"
-    body["data"]["lesson"]["id"] = f"lesson-{i % 37}"
-    return json.dumps(body).encode()
 
 
 @pytest.mark.slow

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from msgspec.structs import replace
 
-from consumer.rows import Batch, DeadLetter, Decoded, LearningRow, RawRow
+from consumer.rows import Batch, DeadLetter, Decoded
 from consumer.store import Store, apply_schema, dedupe, schema_files
+from tests.support.rows import T0, batch_of, learn, raw
 
 SQL_DIR = Path(__file__).parent.parent / "sql"
-T0 = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 PENDING = "(select count(*) from learning_events where stored_seq >= fold_since())"
 
 
@@ -86,26 +86,6 @@ def test_contract_columns_of_views():
     assert columns("course_funnel")[:9] == [
         "course_key", "course_name", "platform", "learners", "enrolled", "started",
         "completed_lesson", "completed_module", "completed_course"]
-
-
-def raw(uid: str, offset: int, partition: int = 0) -> RawRow:
-    return RawRow(uid, "eduzz", "alpaclass.x", T0, None, '{"id": 1}', partition, offset)
-
-
-def learn(uid: str, offset: int, action: str, minutes: int = 0, *, lesson: str | None = None,
-          module: str | None = None, learner: str = "a@x.com", course: str = "alpaclass:c1",
-          partition: int = 0, progress: float | None = None) -> LearningRow:
-    return LearningRow(uid, "alpaclass", "alpaclass.x", action, T0 + timedelta(minutes=minutes),
-                       T0, learner_key=learner, course_key=course, course_name="Course One",
-                       lesson_key=lesson, module_key=module, progress=progress,
-                       kafka_partition=partition, kafka_offset=offset)
-
-
-def batch_of(*events: tuple[RawRow, list[LearningRow]]) -> Batch:
-    b = Batch()
-    for r, rows in events:
-        b.add(r.kafka_partition, r.kafka_offset, Decoded(r, rows, [], None))
-    return b
 
 
 def test_batch_is_stored_once_and_redeliveries_are_skipped(tmp_path):

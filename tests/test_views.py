@@ -13,7 +13,7 @@ from msgspec.structs import replace
 
 from consumer.rows import Batch, DeadLetter, Decoded
 from consumer.store import Store
-from tests.test_store import T0, learn, raw
+from tests.support.rows import T0, learn, raw
 
 DAY = 24 * 60
 C1 = "alpaclass:c1"
