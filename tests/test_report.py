@@ -48,6 +48,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def view_row(data_dir: Path, view: str, key: str, columns: str) -> tuple:
+    """One course's row of a view, read from the snapshot the commands read."""
+    with duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True) as con:
+        return con.execute(f"select {columns} from {view} where course_key = $1",
+                           [key]).fetchone()
+
+
 def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """`learnstream argv...` in this process: (exit status, stdout, stderr)."""
     try:
@@ -139,7 +146,15 @@ def test_report_for_one_course_and_an_unknown_one(data_dir, capsys):
     status, out, _ = run_main(capsys, "report", "--data-dir", str(data_dir),
                               "--course", "alpaclass:c2", "--limit", "5")
     assert status == 0
-    assert "alpaclass:c2" in out and "alpaclass:c1" not in out
+    assert "alpaclass:c1" not in out
+    funnel = out.split("\nFunnel", 1)[1].split("\nEngagement")[0]
+    # The course's row of the view, and the numbers worked out by hand from the events.
+    row = view_row(data_dir, "course_funnel", "alpaclass:c2", "course_key, course_name, learners, "
+                   "enrolled, started, completed_lesson, completed_module, completed_course")
+    assert row == ("alpaclass:c2", "Course One", 1, 0, 1, 1, 0, 0)
+    assert re.search(r"\s+".join(re.escape(str(v)) for v in row) + r"\s+0\s", funnel), funnel
+    engagement = out.split("\nEngagement", 1)[1].split("\nAt risk")[0]
+    assert re.search(r"alpaclass:c2\s+Course One\s+2024-01-30\s+1\s+1\s+1", engagement)
     assert "nobody" in out.split("\nAt risk", 1)[1]  # its only learner is active
     status, out, err = run_main(capsys, "report", "--data-dir", str(data_dir),
                                 "--course", "alpaclass:nope")
@@ -187,7 +202,16 @@ def test_readme_notebook_code_runs_as_written(data_dir, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stderr
-    assert "alpaclass:c1" in result.stdout and "alpaclass:c2" in result.stdout
+    # The DataFrame printed is the view's rows, numbers and all.
+    columns = "course_key, enrolled, started, completed_lesson, completed_module, completed_course"
+    with duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True) as con:
+        want = con.execute(f"select {columns} from course_funnel order by learners desc, "
+                           "course_key").fetchall()
+    header, *lines = result.stdout.splitlines()
+    assert header.split() == columns.split(", ")
+    assert sorted(tuple(line.split()) for line in lines) == sorted(
+        tuple(str(v) for v in row) for row in want)
+    assert want == [("alpaclass:c1", 0, 3, 2, 0, 1), ("alpaclass:c2", 0, 1, 1, 0, 0)]
     assert (tmp_path / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
