@@ -13,6 +13,7 @@ from msgspec.structs import replace
 
 from consumer.rows import Batch, DeadLetter, Decoded
 from consumer.store import Store, apply_schema, dedupe, schema_files
+from consumer.store.state import STATES
 from tests.support.rows import T0, batch_of, learn, raw
 
 SQL_DIR = Path(__file__).parent.parent / "sql"
@@ -36,6 +37,11 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
         creates = re.findall(
             r"^create (?:table if not exists|or replace view|or replace macro) (\w+)", text,
             re.MULTILINE)
+        if path in STATE_FILES:  # one state: its folded table, its macro, maybe its view
+            state = name[3:-4]
+            assert creates[:2] == [f"{state}_folded", state], path
+            assert len(creates) <= 3, f"{path}: one state, at most one view of it"
+            continue
         assert len(creates) == 1, f"{name} must create exactly one object"
         assert name[3:-4] == creates[0], f"{name} should be named for {creates[0]}"
         kind = re.match(r"create (?:or replace )?(\w+)", text[text.index("create "):]).group(1)
@@ -44,6 +50,28 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
     con = duckdb.connect()
     apply_schema(con)
     apply_schema(con)  # a restart applies everything again
+
+
+STATE_FILES = {f"state/{n}" for n in ("20_lesson_state.sql", "30_module_state.sql",
+                                           "40_course_state.sql", "50_lesson_catalogue.sql")}
+
+
+def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
+    assert {f"state/{n}.sql" for n in ("20_lesson_state", "30_module_state", "40_course_state",
+                                       "50_lesson_catalogue")} == STATE_FILES
+    con = duckdb.connect()
+    apply_schema(con)
+    assert [(table, macro) for table, macro, _ in STATES] == [
+        ("lesson_state_folded", "lesson_state"), ("module_state_folded", "module_state"),
+        ("course_state_folded", "course_state"), ("lesson_catalogue_folded", "lesson_catalogue")]
+    for table, macro, grain in STATES:
+        # The grain leads the folded table and the rows of the macro merging into it.
+        columns = [c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = $1 "
+            "order by column_index", [table]).fetchall()]
+        assert tuple(columns[:len(grain)]) == grain, (table, columns)
+        merged = con.execute(f"select * from {macro}(fold_since()) limit 0").description
+        assert tuple(d[0] for d in merged[:len(grain)]) == grain, macro
 
 
 def test_every_view_has_a_comment():

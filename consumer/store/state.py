@@ -12,23 +12,36 @@ pending table cost 27% of the store's write rate, measured).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
 import duckdb
 
+from consumer.store.schema import schema_files
+
 log = logging.getLogger(__name__)
 
 FOLD_AT = 100_000  # pending rows that trigger a fold: 0.6-0.7 s per fold at 10M events
 
-# (folded table, macro merging new events into it, key columns). course_state reads
-# lesson_state and module_state, so all three are staged before any table is written.
-STATES = (
-    ("lesson_state_folded", "lesson_state", ("learner_key", "course_key", "lesson_key")),
-    ("module_state_folded", "module_state", ("learner_key", "course_key", "module_key")),
-    ("course_state_folded", "course_state", ("learner_key", "course_key")),
-    ("lesson_catalogue_folded", "lesson_catalogue", ("course_key", "lesson_key")),
-)
+GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
+
+
+def states() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(folded table, macro merging new events into it, key columns) of every state: each
+    file of sql/state/ that declares a grain holds one state, `<name>_folded` and `<name>`."""
+    found = []
+    for path, text in schema_files():
+        if path.startswith("state/") and (grain := GRAIN.search(text)):
+            name = path.split("/")[1][3:-4]
+            found.append((f"{name}_folded", name,
+                          tuple(c.strip() for c in grain.group(1).split(","))))
+    return found
+
+
+# Read once: course_state reads lesson_state and module_state, so every state is staged
+# (in file order) before any table is written.
+STATES = states()
 EXTRA = "columns(lambda c: c not in ('unfolded', 'completion_change'))"  # macro-only columns
 
 

@@ -1,3 +1,19 @@
+-- grain: learner_key, course_key, module_key
+-- One current state: module_state_folded (as of the last fold), the macro module_state(since)
+-- that merges the events not folded yet into it. The grain above (the key columns) is read by
+-- consumer/store/state.py, which folds and refolds every state alike.
+-- Current completion per learner and module, as of the last fold (see module_state).
+create table if not exists module_state_folded (
+    learner_key varchar not null,
+    course_key  varchar not null,
+    module_key  varchar not null,
+    done        boolean not null,
+    done_order  hugeint not null
+);
+
+comment on table module_state_folded is
+    'Internal: per learner and module, the current completion (with the event_order it came from) as of the last fold.';
+
 create or replace macro module_state(since) as table
 -- Current completion per learner and module: the folded table merged with the
 -- module_completed/module_uncompleted events stored from `since` on, as lesson_state does

@@ -1,3 +1,31 @@
+-- grain: learner_key, course_key
+-- One current state: course_state_folded (as of the last fold), the macro course_state(since)
+-- that merges the events not folded yet into it, and the view learner_course_state that reads
+-- it. The grain above (the key columns) is read by consumer/store/state.py, which folds and
+-- refolds every state alike.
+-- Per learner and course, as of the last fold (see course_state): activity span, latest
+-- progress, funnel flags, the course's own completion, and the counts of lessons and modules
+-- completed now (kept up to date from the lesson and module changes of each fold).
+create table if not exists course_state_folded (
+    learner_key       varchar not null,
+    course_key        varchar not null,
+    first_activity_at timestamptz,
+    last_activity_at  timestamptz,
+    progress          double,
+    progress_order    hugeint,
+    enrolled          boolean not null,
+    started           boolean not null,
+    completion_events boolean not null,
+    done              boolean,  -- null: no course_completed/course_uncompleted event yet
+    done_order        hugeint,
+    completed_at      timestamptz,
+    lessons_completed bigint not null,
+    modules_completed bigint not null
+);
+
+comment on table course_state_folded is
+    'Internal: per learner and course, activity, progress, funnel flags and completion state as of the last fold; read it through learner_course_state and learner_course_progress.';
+
 create or replace macro course_state(since) as table
 -- Per learner and course: the folded table merged with the learning events stored from
 -- `since` on (see lesson_state). Counts of lessons and modules completed now move by the
@@ -61,3 +89,23 @@ left join modules m using (learner_key, course_key);
 
 comment on macro table course_state is
     'course_state(since): per learner and course, activity span, latest progress, funnel flags, course completion and counts of lessons and modules completed now: the folded state merged with the learning events stored from stored_seq `since` on.';
+
+create or replace view learner_course_state as
+-- Current state (README, What lands in DuckDB) per learner and course with any completed or
+-- uncompleted event of a lesson, module or the course itself, from course_state.
+select learner_key, course_key, lessons_completed, modules_completed,
+       coalesce(done, false) as course_completed,
+       case when done then completed_at end as course_completed_at
+from course_state(fold_since())
+where completion_events;
+
+comment on view learner_course_state is
+    'Helper of learner_course_progress: current completion state per learner and course (latest completed/uncompleted event wins).';
+comment on column learner_course_state.lessons_completed is
+    'Lessons whose latest completed/uncompleted event (by occurred_at, then arrival) is a completion.';
+comment on column learner_course_state.modules_completed is
+    'Modules whose latest completed/uncompleted event is a completion.';
+comment on column learner_course_state.course_completed is
+    'True when the latest course_completed/course_uncompleted event is a completion.';
+comment on column learner_course_state.course_completed_at is
+    'occurred_at of the latest course_completed event; null when the course is not completed now.';

@@ -1,3 +1,21 @@
+-- grain: course_key, lesson_key
+-- One current state: lesson_catalogue_folded (as of the last fold), the macro
+-- lesson_catalogue(since) that merges the events not folded yet into it. The grain above (the
+-- key columns) is read by consumer/store/state.py, which folds and refolds every state alike.
+-- Per course and lesson, as of the last fold (see lesson_catalogue): the latest name and
+-- module sent, each with the event_order it came from. One row per known lesson.
+create table if not exists lesson_catalogue_folded (
+    course_key   varchar not null,
+    lesson_key   varchar not null,
+    lesson_name  varchar,
+    name_order   hugeint,
+    module_key   varchar,
+    module_order hugeint
+);
+
+comment on table lesson_catalogue_folded is
+    'Internal: per course and lesson, the latest name and module sent (with the event_order they came from) as of the last fold; read it through lesson_catalogue.';
+
 create or replace macro lesson_catalogue(since) as table
 -- Every lesson any event has named, per course, with the latest name and module sent (by
 -- event_order): the folded table merged with the events stored from `since` on

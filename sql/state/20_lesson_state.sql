@@ -1,3 +1,25 @@
+-- grain: learner_key, course_key, lesson_key
+-- One current state: lesson_state_folded (as of the last fold), the macro lesson_state(since)
+-- that merges the events not folded yet into it, and the view learner_lesson_state that reads
+-- it. The grain above (the key columns) is read by consumer/store/state.py, which folds and
+-- refolds every state alike.
+-- Current state per learner and lesson, as of the last fold (see lesson_state). Each
+-- "latest event wins" value keeps the event_order of the event it came from, so events
+-- folded later, in any order, replace it only if they order after it.
+create table if not exists lesson_state_folded (
+    learner_key     varchar not null,
+    course_key      varchar,  -- an AlpaClass lesson event may name no course
+    lesson_key      varchar not null,
+    completed       boolean,  -- null: no completed/uncompleted event yet
+    completed_order hugeint,
+    favorite        boolean,  -- null: no favourite/unfavourite event yet
+    favorite_order  hugeint,
+    seen            boolean not null
+);
+
+comment on table lesson_state_folded is
+    'Internal: per learner and lesson, the current completion and favourite (with the event_order they came from) as of the last fold; read it through learner_lesson_state.';
+
 create or replace macro lesson_state(since) as table
 -- Current state per learner and lesson (README, What lands in DuckDB): the folded table merged
 -- with the learning events stored from stored_seq `since` on (fold_since(): those not folded
@@ -39,3 +61,18 @@ full join new n
 
 comment on macro table lesson_state is
     'lesson_state(since): current completion, favourite and activity per learner and lesson: the folded state merged with the learning events stored from stored_seq `since` on (fold_since() at read time).';
+
+create or replace view learner_lesson_state as
+-- Current state per learner and lesson (README, What lands in DuckDB), from lesson_state: the
+-- folded state with the events not folded yet merged in.
+select learner_key, course_key, lesson_key, completed, favorite, seen
+from lesson_state(fold_since());
+
+comment on view learner_lesson_state is
+    'Helper: per learner and lesson, whether it is completed and a favourite now (latest event of each pair wins), and whether the learner was active on it at all.';
+comment on column learner_lesson_state.completed is
+    'Latest lesson_completed/lesson_uncompleted event (by occurred_at, then arrival) is a completion; null when there is none.';
+comment on column learner_lesson_state.favorite is
+    'Latest lesson_favorited/lesson_unfavorited event is a favourite; null when there is none.';
+comment on column learner_lesson_state.seen is
+    'Any active event on the lesson (every learning event but inactivity_flagged).';
