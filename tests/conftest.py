@@ -28,6 +28,10 @@ from ingest.settings import IngestSettings
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "test-eduzz-secret"
 TOKEN = "test-toolzz-token"
+# Every `learnstream consume` a test starts would serve /metrics on the default 9101, which
+# another run on the same machine may hold: none of them reads it (test_metrics and test_cli
+# pass their own free port), so they serve none.
+os.environ["LEARNSTREAM_METRICS_PORT"] = "0"
 
 
 def signed(source: str, body: bytes, secret: str = SECRET,
