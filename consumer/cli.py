@@ -43,7 +43,18 @@ with a LEARNSTREAM_* environment variable (see the README's configuration table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Dispatch to a subcommand."""
+    """Dispatch to a subcommand; a reader that stops reading (`| head`) ends it quietly."""
+    try:
+        _dispatch(argv)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # What Unix tools do: no traceback, the status of a SIGPIPE death. stdout goes to
+        # /dev/null so the interpreter's own flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
+
+
+def _dispatch(argv: Sequence[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)

@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 
 from ingest import message
-from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS
+from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
 from ingest.publisher import TooLarge, Unavailable
 from ingest.signature import eduzz_signed, token_matches
 
@@ -34,15 +34,22 @@ async def webhook(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
                                      f"{limit} byte limit")
+    # Reserved before reading: what a compressed or undeclared body may become is the limit.
+    size = limit if request.content_length is None or "content-encoding" in request.headers \
+        else request.content_length
+    budget = request.app[UNVERIFIED]
+    if not budget.take(size):
+        return _reject(request, 503, f"unverified bodies over the {budget.limit} byte budget, "
+                                     "retry later", **{"Retry-After": "1"})
     try:
-        async with asyncio.timeout(settings.body_timeout):
-            body = await request.read()
-    except TimeoutError:
-        return _reject(request, 408, f"body not received within {settings.body_timeout:g}s")
-    except web.HTTPRequestEntityTooLarge:
-        return _reject(request, 413, f"body exceeds the {limit} byte limit")
-    signed = source != "eduzz" or not settings.secrets or eduzz_signed(
-        body, request.headers.get("x-signature"), settings.secrets)
+        body_or_refusal = await _read(request, limit)
+        if isinstance(body_or_refusal, web.Response):
+            return body_or_refusal
+        body = body_or_refusal
+        signed = source != "eduzz" or not settings.secrets or eduzz_signed(
+            body, request.headers.get("x-signature"), settings.secrets)
+    finally:
+        budget.give(size)
     inspected, problem = None, "empty body: a JSON object is required"
     try:
         if body:
@@ -61,6 +68,24 @@ async def webhook(request: web.Request) -> web.Response:
     if inspected is None:
         return _reject(request, 400, problem)
     return await _publish(request, source, inspected.key, body)
+
+
+async def _read(request: web.Request, limit: int) -> bytes | web.Response:
+    """The body, or the rejection that says why it could not be read."""
+    timeout = request.app[SETTINGS].body_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        return _reject(request, 408, f"body not received within {timeout:g}s")
+    except web.HTTPRequestEntityTooLarge:
+        return _reject(request, 413, f"body exceeds the {limit} byte limit")
+    except ConnectionResetError:  # nobody to answer, but counted, and not a traceback
+        return _reject(request, 400, "connection closed before the body was complete")
+    except web.RequestPayloadError as exc:  # e.g. a corrupt gzip body: the client's fault
+        cause = exc.__cause__ or exc
+        detail = str(getattr(cause, "message", cause)).splitlines()[0].rstrip(": ")
+        return _reject(request, 400, f"body could not be read: {detail}")
 
 
 async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -> web.Response:
