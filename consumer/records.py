@@ -137,6 +137,9 @@ class Decoder:
         except msgspec.DecodeError as malformed:  # a tag error can precede a syntax error
             return _dead(msg, received, source, "invalid_json", str(malformed))
         event = probe.event
+        mismatch = _other_source(source, event)
+        if mismatch:
+            return _dead(msg, received, source, "source_mismatch", mismatch)
         if source == "toolzz" and isinstance(event, dict):
             event = event.get("slug")
         event_type = hint or (event if isinstance(event, str) else None)
@@ -150,6 +153,21 @@ class Decoder:
         if event_type in known:
             return Decoded(raw, [], [], _letter(msg, received, source, "invalid_event", str(exc)))
         return Decoded(raw, [], [], None)
+
+
+def _other_source(source: str, event: object) -> str | None:
+    """Why a body belongs to the other source than its `source` header says, or None.
+
+    Each source's envelope names its event differently (Eduzz `"event": "<name>"`, Toolzz
+    `"event": {"slug": ...}`): read under the wrong header, a body would be stored with no
+    event type and counted by nobody, so it is a dead letter naming the mismatch instead."""
+    if source == "eduzz" and isinstance(event, dict) and isinstance(event.get("slug"), str):
+        return (f"header `source` is 'eduzz' but the body is a Toolzz event (`event.slug` "
+                f"{event['slug'][:80]!r}): posted to the wrong webhook URL?")
+    if source == "toolzz" and isinstance(event, str) and event in EDUZZ_TYPES:
+        return (f"header `source` is 'toolzz' but the body is an Eduzz event (`event` "
+                f"{event!r}): posted to the wrong webhook URL?")
+    return None
 
 
 def _enveloped(value: bytes, subscription: bytes | None) -> tuple[str, bytes] | None:
