@@ -54,6 +54,9 @@ class ConsumerMetrics:
         self.lag = Gauge("learnstream_consumer_lag", "Messages in the log not yet read, per "
                          "assigned partition (high watermark minus position)", ["partition"],
                          registry=r)
+        self.new_logs = Counter("learnstream_new_logs", "Partitions found to be a new log "
+                                "(topic recreated, in-memory broker restarted) and read again "
+                                "from the start", ["partition"], registry=r)
         self.snapshot_age = Gauge("learnstream_snapshot_age_seconds",
                                   "Seconds since the analytics snapshot was last published "
                                   "(NaN until the first)", registry=r)

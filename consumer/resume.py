@@ -6,6 +6,13 @@ the old one, so its length proves nothing. Instead the consumer seeks one record
 the last record it stored, and compares that record's fingerprint (SHA-256 of its bytes)
 with the one stored beside the offset: the same bytes mean the same log; anything else
 means a new log, which is read from its start (event_uid dedupe skips what is stored).
+
+That check needs a record to read, and a new log shorter than the stored offsets has none
+there: a broker answers a fetch past the end of a new log with an empty batch, not an
+out-of-range error, and the consumer would wait at its old offsets, storing nothing, until
+the new log grew past them. So the end offset of each partition is also compared with where
+the consumer stands, on assignment and whenever a poll brings nothing for a partition (at
+most once a second): a log that ends before the stored position is a new log too.
 """
 
 from __future__ import annotations
@@ -13,14 +20,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 
 if TYPE_CHECKING:
     from consumer.worker import Worker
 
 log = logging.getLogger(__name__)
+
+END_CHECK_SECONDS = 1.0  # at most one ListOffsets request a second for idle partitions
 
 
 def fingerprint(value: bytes | None) -> str:
@@ -35,6 +47,7 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         self._worker, self._consumer = worker, consumer
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
         self.generation = 0  # assignments so far: records polled under an older one are stale
+        self._ends_checked_at = 0.0
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand be written and committed before the partitions go."""
@@ -50,6 +63,7 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
             self.generation += 1
             store, topic = self._worker.store, self._worker.settings.topic
             stored = await asyncio.to_thread(store.positions, topic)
+            sought: dict[TopicPartition, int] = {}
             for tp in assigned:
                 if tp.partition not in stored:
                     await self._consumer.seek_to_beginning(tp)
@@ -57,13 +71,61 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                 next_offset, last = stored[tp.partition]
                 if next_offset > 0 and last:
                     self.pending[tp.partition] = (next_offset - 1, last)
-                    self._consumer.seek(tp, next_offset - 1)
+                    sought[tp] = next_offset - 1
                 else:
-                    self._consumer.seek(tp, next_offset)
+                    sought[tp] = next_offset
+                self._consumer.seek(tp, sought[tp])
             log.info("assigned partitions %s; resuming from stored offsets %s",
                      sorted(tp.partition for tp in assigned),
                      {tp.partition: stored[tp.partition][0] for tp in assigned
                       if tp.partition in stored})
+            await self._rewind_past_end(sought)
+
+    async def check_ends(self, idle: Collection[TopicPartition]) -> None:
+        """Rewind any of `idle` (assigned partitions the last poll brought nothing for) whose
+        log ends before the consumer's position: it is a new log. At most once a second."""
+        now = time.monotonic()
+        if not idle or now - self._ends_checked_at < END_CHECK_SECONDS:
+            return
+        self._ends_checked_at = now
+        async with self._worker.in_hand:
+            assigned = self._consumer.assignment()
+            positions: dict[TopicPartition, int] = {}
+            for tp in idle:
+                if tp not in assigned:
+                    continue  # revoked meanwhile
+                try:  # immediate when known; a partition being reset is checked next time
+                    positions[tp] = await asyncio.wait_for(self._consumer.position(tp), 1.0)
+                except (IllegalStateError, TimeoutError):
+                    continue
+            await self._rewind_past_end(positions)
+
+    async def _rewind_past_end(self, positions: dict[TopicPartition, int]) -> None:
+        """Read from the start every partition whose log ends before its position here."""
+        if not positions:
+            return
+        try:
+            ends = await asyncio.wait_for(self._consumer.end_offsets(list(positions)), 5.0)
+        except (KafkaError, TimeoutError) as exc:  # broker away: checked again later
+            log.debug("end offsets unavailable (%r); checked on a later poll", exc)
+            return
+        behind = [tp for tp, at in positions.items() if tp in ends and ends[tp] < at]
+        for tp in behind:
+            log.warning("partition %d is a new log (it ends at offset %d, before the stored "
+                        "position %d); reading it from the start", tp.partition, ends[tp],
+                        positions[tp])
+        await self._restart(behind)
+
+    async def _restart(self, partitions: list[TopicPartition]) -> None:
+        """Forget the stored offsets of new logs and read them from their start."""
+        if not partitions:
+            return
+        store, topic = self._worker.store, self._worker.settings.topic
+        await asyncio.to_thread(store.forget_offsets, topic, [tp.partition for tp in partitions])
+        for tp in partitions:
+            self.pending.pop(tp.partition, None)
+            self._worker.metrics.new_logs.labels(str(tp.partition)).inc()
+            await self._consumer.seek_to_beginning(tp)
 
     async def checked(self, records: dict[TopicPartition, list[Any]]
                       ) -> dict[TopicPartition, list[Any]]:
@@ -82,7 +144,5 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             log.warning("partition %d is a new log (offset %d is not the record stored last); "
                         "reading it from the start", tp.partition, expected[0])
-            store, topic = self._worker.store, self._worker.settings.topic
-            await asyncio.to_thread(store.forget_offsets, topic, [tp.partition])
-            await self._consumer.seek_to_beginning(tp)
+            await self._restart([tp])
         return out

@@ -98,6 +98,8 @@ class Worker:
         s = self.settings
         records = await consumer.getmany(timeout_ms=s.poll_timeout_ms,
                                          max_records=s.batch_max_records)
+        # A partition that brought nothing may sit past the end of a new, shorter log.
+        await self._resume.check_ends(consumer.assignment() - records.keys())
         if not records:
             return 0
         polled_under = self._resume.generation
