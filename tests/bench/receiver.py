@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from tests.bench import procs
 from tests.bench.bodies import SECRET, TOKEN
