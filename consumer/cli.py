@@ -50,10 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         _dispatch(argv)
         sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
-    except BrokenPipeError:
-        # What Unix tools do: no traceback, the status of a SIGPIPE death. stdout goes to
-        # /dev/null so the interpreter's own flush at exit cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # as Unix tools: no traceback, the status of a SIGPIPE death
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd flush error
         sys.exit(128 + signal.SIGPIPE)
 
 

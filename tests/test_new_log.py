@@ -12,7 +12,7 @@ import logging
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from consumer.broker import EmbeddedBroker
+from consumer.ops.broker import EmbeddedBroker
 from consumer.store import Store
 from consumer.worker import ensure_topic
 from tests.conftest import RunningConsumer, fixture
