@@ -151,7 +151,7 @@ async def _consume(settings: ConsumerSettings) -> None:
         if settings.metrics_port:
             try:
                 server = await metrics.serve(worker.metrics, settings.metrics_port,
-                                             lambda: worker.running)
+                                             lambda: worker.running, lambda: worker.ready)
             except OSError as exc:
                 raise SystemExit(f"learnstream consume: cannot serve metrics on port "
                                  f"{settings.metrics_port} (--metrics-port / "

@@ -95,19 +95,27 @@ class ConsumerMetrics:
         return max(0.0, time.time() - self._snapshot_at)
 
 
-async def serve(metrics: ConsumerMetrics, port: int,
-                healthy: Callable[[], bool]) -> web.AppRunner:
-    """Serve `GET /metrics` and `GET /healthz` (200 once `healthy()`) on `port`, all
-    interfaces (Prometheus scrapes from elsewhere); stop with `runner.cleanup()`."""
+async def serve(metrics: ConsumerMetrics, port: int, healthy: Callable[[], bool],
+                ready: Callable[[], bool]) -> web.AppRunner:
+    """Serve `GET /metrics`, `GET /healthz` (200 while `healthy()`: alive) and `GET /readyz`
+    (200 while `ready()`: the broker answers too) on `port`, all interfaces (Prometheus
+    scrapes from elsewhere); stop with `runner.cleanup()`."""
 
     async def healthz(request: web.Request) -> web.Response:
         if healthy():
             return web.Response(text="ok\n")
         return web.Response(status=503, text="consumer not running\n")
 
+    async def readyz(request: web.Request) -> web.Response:
+        if ready():
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="not ready: consumer not running or broker "
+                                             "unreachable\n")
+
     app = web.Application()
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()

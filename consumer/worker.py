@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.metrics import ConsumerMetrics, measure_lag
+from consumer.probe import BrokerProbe
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
@@ -53,6 +54,7 @@ class Worker:
         self.store = store
         self.metrics = ConsumerMetrics()
         self.running = False  # between the consumer's start and its stop
+        self.probe: BrokerProbe | None = None
         self.decoder = Decoder(settings.zones())
         self.stored = 0  # new events stored since start
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
@@ -60,6 +62,11 @@ class Worker:
         self.in_hand = asyncio.Lock()  # held from poll result to commit
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
                                    on_published=self.metrics.snapshot_published)
+
+    @property
+    def ready(self) -> bool:
+        """Consuming, and the broker answers (GET /readyz)."""
+        return self.running and self.probe is not None and self.probe.reachable
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -80,6 +87,8 @@ class Worker:
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
         self.running = True
+        self.probe = BrokerProbe(consumer)
+        self.probe.start()
         try:
             await self.snapshots.maybe(self.consumed)  # readers have a file once we are ready
             if on_ready is not None:
@@ -92,6 +101,7 @@ class Worker:
             await self.snapshots.final(self.consumed)
         finally:
             self.running = False
+            await self.probe.stop()
             await consumer.stop()
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
