@@ -19,6 +19,7 @@ from aiokafka.errors import IllegalStateError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from consumer.ops import disk
 from consumer.rows import Batch, Written
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ INSERT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 class ConsumerMetrics:
     """What the consumer read, stored and set aside; how far behind it is; snapshot age."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_dir: str | None = None) -> None:
         self.registry = r = CollectorRegistry()
         self.events = Counter(
             "learnstream_events_consumed", "Decoded rows by source and canonical action "
@@ -60,6 +61,10 @@ class ConsumerMetrics:
         self.snapshot_age = Gauge("learnstream_snapshot_age_seconds",
                                   "Seconds since the analytics snapshot was last published "
                                   "(NaN until the first)", registry=r)
+        if data_dir is not None:  # read at scrape: always current, no timer
+            Gauge("learnstream_data_dir_free_bytes", "Free bytes on the data dir's file system "
+                  "(a full disk stops the store)", registry=r).set_function(
+                lambda: disk.free_bytes(data_dir))
         self._snapshot_at: float | None = None
         self.snapshot_age.set_function(self._age)
         self.handler = make_aiohttp_handler(r)

@@ -24,22 +24,21 @@ PROBE_TIMEOUT = 2.0
 class BrokerProbe:
     """`reachable` follows the broker: True after a metadata answer, False after a failure."""
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
+    def __init__(self) -> None:
         self.reachable = True  # the consumer has just connected when the probe starts
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Probe in the background until `stop()`."""
-        self._task = asyncio.create_task(self._run(), name="broker-probe")
+    def start(self, consumer: AIOKafkaConsumer) -> None:
+        """Probe the broker of `consumer` in the background until `stop()`."""
+        self._task = asyncio.create_task(self._run(consumer), name="broker-probe")
 
-    async def _run(self) -> None:
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             await asyncio.sleep(PROBE_SECONDS)
             try:
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
                 async with asyncio.timeout(PROBE_TIMEOUT):
-                    await self._consumer.topics()
+                    await consumer.topics()
                 reachable = True
             except (TimeoutError, KafkaError, OSError):
                 reachable = False

@@ -10,9 +10,11 @@ means a new log, which is read from its start (event_uid dedupe skips what is st
 That check needs a record to read, and a new log shorter than the stored offsets has none
 there: a broker answers a fetch past the end of a new log with an empty batch, not an
 out-of-range error, and the consumer would wait at its old offsets, storing nothing, until
-the new log grew past them. So the end offset of each partition is also compared with where
-the consumer stands, on assignment and whenever a poll brings nothing for a partition (at
-most once a second): a log that ends before the stored position is a new log too.
+the new log grew past them. So after every poll, each assigned partition the poll brought
+nothing for compares the high watermark of its latest fetch with its position: a log that
+ends before the position is a new log too. The watermark of the fetch, not a ListOffsets
+request: Tansu answers ListOffsets with the start of the last batch, not the end of the
+log, which would make every caught-up partition look new.
 """
 
 from __future__ import annotations
@@ -20,19 +22,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import IllegalStateError
 
 if TYPE_CHECKING:
     from consumer.worker import Worker
 
 log = logging.getLogger(__name__)
 
-END_CHECK_SECONDS = 1.0  # at most one ListOffsets request a second for idle partitions
 
 
 def fingerprint(value: bytes | None) -> str:
@@ -47,7 +47,6 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         self._worker, self._consumer = worker, consumer
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
         self.generation = 0  # assignments so far: records polled under an older one are stale
-        self._ends_checked_at = 0.0
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand be written and committed before the partitions go."""
@@ -63,7 +62,6 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
             self.generation += 1
             store, topic = self._worker.store, self._worker.settings.topic
             stored = await asyncio.to_thread(store.positions, topic)
-            sought: dict[TopicPartition, int] = {}
             for tp in assigned:
                 if tp.partition not in stored:
                     await self._consumer.seek_to_beginning(tp)
@@ -71,50 +69,36 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                 next_offset, last = stored[tp.partition]
                 if next_offset > 0 and last:
                     self.pending[tp.partition] = (next_offset - 1, last)
-                    sought[tp] = next_offset - 1
+                    self._consumer.seek(tp, next_offset - 1)
                 else:
-                    sought[tp] = next_offset
-                self._consumer.seek(tp, sought[tp])
+                    self._consumer.seek(tp, next_offset)
             log.info("assigned partitions %s; resuming from stored offsets %s",
                      sorted(tp.partition for tp in assigned),
                      {tp.partition: stored[tp.partition][0] for tp in assigned
                       if tp.partition in stored})
-            await self._rewind_past_end(sought)
 
     async def check_ends(self, idle: Collection[TopicPartition]) -> None:
         """Rewind any of `idle` (assigned partitions the last poll brought nothing for) whose
-        log ends before the consumer's position: it is a new log. At most once a second."""
-        now = time.monotonic()
-        if not idle or now - self._ends_checked_at < END_CHECK_SECONDS:
+        latest fetch says the log ends before the consumer's position: it is a new log."""
+        if not idle:
             return
-        self._ends_checked_at = now
         async with self._worker.in_hand:
             assigned = self._consumer.assignment()
-            positions: dict[TopicPartition, int] = {}
+            behind: list[TopicPartition] = []
             for tp in idle:
-                if tp not in assigned:
-                    continue  # revoked meanwhile
+                high = self._consumer.highwater(tp) if tp in assigned else None
+                if high is None:
+                    continue  # revoked meanwhile, or not fetched yet
                 try:  # immediate when known; a partition being reset is checked next time
-                    positions[tp] = await asyncio.wait_for(self._consumer.position(tp), 1.0)
+                    at = await asyncio.wait_for(self._consumer.position(tp), 1.0)
                 except (IllegalStateError, TimeoutError):
                     continue
-            await self._rewind_past_end(positions)
-
-    async def _rewind_past_end(self, positions: dict[TopicPartition, int]) -> None:
-        """Read from the start every partition whose log ends before its position here."""
-        if not positions:
-            return
-        try:
-            ends = await asyncio.wait_for(self._consumer.end_offsets(list(positions)), 5.0)
-        except (KafkaError, TimeoutError) as exc:  # broker away: checked again later
-            log.debug("end offsets unavailable (%r); checked on a later poll", exc)
-            return
-        behind = [tp for tp, at in positions.items() if tp in ends and ends[tp] < at]
-        for tp in behind:
-            log.warning("partition %d is a new log (it ends at offset %d, before the stored "
-                        "position %d); reading it from the start", tp.partition, ends[tp],
-                        positions[tp])
-        await self._restart(behind)
+                if high < at:
+                    log.warning("partition %d is a new log (it ends at offset %d, before the "
+                                "stored position %d); reading it from the start",
+                                tp.partition, high, at)
+                    behind.append(tp)
+            await self._restart(behind)
 
     async def _restart(self, partitions: list[TopicPartition]) -> None:
         """Forget the stored offsets of new logs and read them from their start."""
