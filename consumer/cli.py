@@ -18,7 +18,7 @@ from consumer.readers import export, query, report
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
-from consumer.store import Store
+from consumer.store import Store, explain
 from consumer.worker import StoreFailed, Worker
 from ingest import logs
 
@@ -47,7 +47,16 @@ with a LEARNSTREAM_* environment variable (see the README's configuration table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Dispatch to a subcommand."""
+    """Dispatch to a subcommand; a reader that stops reading (`| head`) ends it quietly."""
+    try:
+        _dispatch(argv)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:  # as Unix tools: no traceback, the status of a SIGPIPE death
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd flush error
+        sys.exit(128 + signal.SIGPIPE)
+
+
+def _dispatch(argv: Sequence[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
@@ -61,10 +70,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
-        "events": events_main, "rebuild": rebuild_main,
-        "replay-dead-letters": replay_main,
-        "report": report.main, "sql": query.main, "export": export.main,
-        "check": check.main}
+        "events": events_main, "rebuild": rebuild_main, "replay-dead-letters": replay_main,
+        "report": report.main, "sql": query.main, "export": export.main, "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -134,28 +141,29 @@ async def _consume(settings: ConsumerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, worker.stop)
 
-    def ready() -> None:
-        print(f"consumer ready: {settings.db_path} (readers: {settings.snapshot_path})",
-              flush=True)
-
     server = None
     try:
         if settings.metrics_port:
             try:
                 server = await metrics.serve(worker.metrics, settings.metrics_port,
-                                             lambda: worker.running)
+                                             lambda: worker.running, lambda: worker.ready)
             except OSError as exc:
                 raise SystemExit(f"learnstream consume: cannot serve metrics on port "
                                  f"{settings.metrics_port} (--metrics-port / "
                                  f"LEARNSTREAM_METRICS_PORT): {exc.strerror}") from None
-        await worker.run(on_ready=ready)
+        await worker.run(on_ready=lambda: print(
+            f"consumer ready: {settings.db_path} (readers: {settings.snapshot_path})", flush=True))
     except StoreFailed as exc:
         logging.getLogger(__name__).error("%s", exc)
         raise SystemExit(f"learnstream consume: {exc}") from None
     finally:
         if server is not None:
             await server.cleanup()
-        await asyncio.to_thread(db.close)
+        try:
+            await asyncio.to_thread(db.close)
+        except StoreError as exc:  # the WAL keeps what the file lacks: nothing is lost
+            raise SystemExit(f"learnstream consume: closing the store failed: "
+                             f"{explain(exc, settings.data_dir)}") from None
         logging.getLogger(__name__).info("consumer stopped; %d events stored", worker.stored)
 
 

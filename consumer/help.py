@@ -11,6 +11,8 @@ HELP = {
     "poll_timeout_ms": "getmany wait when the topic is idle",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
     "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
+    "free_space_warning": "warn (check, consumer log) when the data dir has less free space "
+                          "than this, e.g. 2GB; a snapshot needs room for a copy of the store",
     "memory_limit": "DuckDB memory limit of the consumer (buffer pool, indexes), e.g. 512MB",
     "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
     "snapshot_interval": "seconds between refreshes of <data-dir>/analytics.duckdb (0 = none)",

@@ -19,6 +19,7 @@ from aiokafka.errors import IllegalStateError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from consumer.ops import disk
 from consumer.rows import Batch, Written
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ INSERT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 class ConsumerMetrics:
     """What the consumer read, stored and set aside; how far behind it is; snapshot age."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_dir: str | None = None) -> None:
         self.registry = r = CollectorRegistry()
         self.events = Counter(
             "learnstream_events_consumed", "Decoded rows by source and canonical action "
@@ -54,9 +55,16 @@ class ConsumerMetrics:
         self.lag = Gauge("learnstream_consumer_lag", "Messages in the log not yet read, per "
                          "assigned partition (high watermark minus position)", ["partition"],
                          registry=r)
+        self.new_logs = Counter("learnstream_new_logs", "Partitions found to be a new log "
+                                "(topic recreated, in-memory broker restarted) and read again "
+                                "from the start", ["partition"], registry=r)
         self.snapshot_age = Gauge("learnstream_snapshot_age_seconds",
                                   "Seconds since the analytics snapshot was last published "
                                   "(NaN until the first)", registry=r)
+        if data_dir is not None:  # read at scrape: always current, no timer
+            Gauge("learnstream_data_dir_free_bytes", "Free bytes on the data dir's file system "
+                  "(a full disk stops the store)", registry=r).set_function(
+                lambda: disk.free_bytes(data_dir))
         self._snapshot_at: float | None = None
         self.snapshot_age.set_function(self._age)
         self.handler = make_aiohttp_handler(r)
@@ -92,19 +100,27 @@ class ConsumerMetrics:
         return max(0.0, time.time() - self._snapshot_at)
 
 
-async def serve(metrics: ConsumerMetrics, port: int,
-                healthy: Callable[[], bool]) -> web.AppRunner:
-    """Serve `GET /metrics` and `GET /healthz` (200 once `healthy()`) on `port`, all
-    interfaces (Prometheus scrapes from elsewhere); stop with `runner.cleanup()`."""
+async def serve(metrics: ConsumerMetrics, port: int, healthy: Callable[[], bool],
+                ready: Callable[[], bool]) -> web.AppRunner:
+    """Serve `GET /metrics`, `GET /healthz` (200 while `healthy()`: alive) and `GET /readyz`
+    (200 while `ready()`: the broker answers too) on `port`, all interfaces (Prometheus
+    scrapes from elsewhere); stop with `runner.cleanup()`."""
 
     async def healthz(request: web.Request) -> web.Response:
         if healthy():
             return web.Response(text="ok\n")
         return web.Response(status=503, text="consumer not running\n")
 
+    async def readyz(request: web.Request) -> web.Response:
+        if ready():
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="not ready: consumer not running or broker "
+                                             "unreachable\n")
+
     app = web.Application()
     app.router.add_get("/metrics", metrics.handler)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()

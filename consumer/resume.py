@@ -11,6 +11,15 @@ The listener gets `StoredOffsets`, the store's offsets for the topic and the loc
 holds while a batch is in hand, not the worker (the shape of aiokafka's
 examples/local_state_consumer.py, whose listener gets the local state): the worker imports
 this module, never the other way round.
+
+That check needs a record to read, and a new log shorter than the stored offsets has none
+there: a broker answers a fetch past the end of a new log with an empty batch, not an
+out-of-range error, and the consumer would wait at its old offsets, storing nothing, until
+the new log grew past them. So after every poll, each assigned partition the poll brought
+nothing for compares the high watermark of its latest fetch with its position: a log that
+ends before the position is a new log too. The watermark of the fetch, not a ListOffsets
+request: Tansu answers ListOffsets with the start of the last batch, not the end of the
+log, which would make every caught-up partition look new.
 """
 
 from __future__ import annotations
@@ -18,14 +27,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from consumer.store import Store
 
 log = logging.getLogger(__name__)
+
 
 
 def fingerprint(value: bytes | None) -> str:
@@ -54,8 +65,10 @@ class StoredOffsets:
 class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment: seek to the last stored record, to be checked by `checked()`."""
 
-    def __init__(self, offsets: StoredOffsets, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, offsets: StoredOffsets, consumer: AIOKafkaConsumer,
+                 on_new_log: Callable[[int], None] = lambda partition: None) -> None:
         self._offsets, self._consumer = offsets, consumer
+        self._on_new_log = on_new_log  # counts the partition (learnstream_new_logs_total)
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
         self.generation = 0  # assignments so far: records polled under an older one are stale
 
@@ -87,6 +100,39 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                      {tp.partition: stored[tp.partition][0] for tp in assigned
                       if tp.partition in stored})
 
+    async def check_ends(self, idle: Collection[TopicPartition]) -> None:
+        """Rewind any of `idle` (assigned partitions the last poll brought nothing for) whose
+        latest fetch says the log ends before the consumer's position: it is a new log."""
+        if not idle:
+            return
+        async with self._offsets.in_hand:
+            assigned = self._consumer.assignment()
+            behind: list[TopicPartition] = []
+            for tp in idle:
+                high = self._consumer.highwater(tp) if tp in assigned else None
+                if high is None:
+                    continue  # revoked meanwhile, or not fetched yet
+                try:  # immediate when known; a partition being reset is checked next time
+                    at = await asyncio.wait_for(self._consumer.position(tp), 1.0)
+                except (IllegalStateError, TimeoutError):
+                    continue
+                if high < at:
+                    log.warning("partition %d is a new log (it ends at offset %d, before the "
+                                "stored position %d); reading it from the start",
+                                tp.partition, high, at)
+                    behind.append(tp)
+            await self._restart(behind)
+
+    async def _restart(self, partitions: list[TopicPartition]) -> None:
+        """Forget the stored offsets of new logs and read them from their start."""
+        if not partitions:
+            return
+        await self._offsets.forget([tp.partition for tp in partitions])
+        for tp in partitions:
+            self.pending.pop(tp.partition, None)
+            self._on_new_log(tp.partition)
+            await self._consumer.seek_to_beginning(tp)
+
     async def checked(self, records: dict[TopicPartition, list[Any]]
                       ) -> dict[TopicPartition, list[Any]]:
         """The records to store: the re-read last record of a verified log is dropped; a
@@ -104,6 +150,5 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             log.warning("partition %d is a new log (offset %d is not the record stored last); "
                         "reading it from the start", tp.partition, expected[0])
-            await self._offsets.forget([tp.partition])
-            await self._consumer.seek_to_beginning(tp)
+            await self._restart([tp])
         return out

@@ -24,7 +24,12 @@ LogLevel = Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)]
 LogFormat = Literal["text", "json"]
 Dir = Annotated[str, msgspec.Meta(min_length=1)]
 # What a patterned or enumerated field expects, in words (msgspec would show the regex).
-EXPECTED = {**loader.EXPECTED, "memory_limit": "a size such as 512MB or 2GiB"}
+EXPECTED = {**loader.EXPECTED, "memory_limit": "a size such as 512MB or 2GiB",
+            "free_space_warning": "a size such as 512MB or 2GiB"}
+Size = Annotated[str, msgspec.Meta(pattern=MEMORY)]
+# A snapshot is a whole copy of the store: below this much free space in the data dir,
+# `check` and the consumer warn.
+FREE_SPACE_WARNING = "1GB"
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,7 +48,8 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_interval: Seconds = 10.0  # 0 = no snapshot
     # DuckDB's buffer pool defaults to 80% of RAM and keeps what it read: bounded, the
     # consumer's memory stays flat however large the store grows.
-    memory_limit: Annotated[str, msgspec.Meta(pattern=MEMORY)] = "1GB"
+    memory_limit: Size = "1GB"
+    free_space_warning: Size = FREE_SPACE_WARNING
     eduzz_zone: str = "America/Sao_Paulo"
     toolzz_zone: str = "America/Sao_Paulo"
     log_level: LogLevel = "INFO"
@@ -99,6 +105,7 @@ class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
     eduzz_secrets: str = ""
     toolzz_token: str = ""
     check_timeout: Timeout = 5.0
+    free_space_warning: Size = FREE_SPACE_WARNING
 
 
 class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from consumer.ops import disk
+from consumer.settings import FREE_SPACE_WARNING
 from consumer.store import Error as StoreError
-from consumer.store import Store
+from consumer.store import Store, explain
 
 log = logging.getLogger(__name__)
 MAX_SHARE = 0.1  # most of the consumer's time snapshots may take
@@ -77,8 +79,11 @@ class Snapshots:
     arrive, and once more at shutdown. `interval` 0 turns snapshots off."""
 
     def __init__(self, store: Store, dest: Path, interval: float,
-                 on_published: Callable[[float], None] = lambda unix_time: None) -> None:
+                 on_published: Callable[[float], None] = lambda unix_time: None,
+                 free_space_warning: str = FREE_SPACE_WARNING) -> None:
         self.store = store
+        self.warn_below = disk.size_bytes(free_space_warning)
+        self._low = False  # free space below warn_below at the last snapshot
         self.on_published = on_published  # told the publish time (the metrics' snapshot age)
         self.dest = dest
         self.interval = interval
@@ -99,12 +104,17 @@ class Snapshots:
 
     async def _take(self, consumed: int) -> None:
         started = time.monotonic()
+        low = disk.low_space(self.dest.parent, self.warn_below)
+        if low and not self._low:  # said once each time it crosses the threshold
+            log.warning("%s", low)
+        self._low = low is not None
         try:
             p = await asyncio.to_thread(publish, self.store, self.dest)
         except (OSError, StoreError) as exc:
-            # Readers keep the previous snapshot; ingestion matters more than the copy.
-            log.error("snapshot to %s failed (%s); retrying in %.0fs", self.dest, exc,
-                      self.interval)
+            # Readers keep the previous snapshot; ingestion matters more than the copy. A
+            # store a failed checkpoint invalidated is reopened by its next use.
+            log.error("snapshot to %s failed (%s); retrying in %.0fs", self.dest,
+                      explain(exc, str(self.dest.parent)), self.interval)
         else:
             self._seen = consumed
             self.taken += 1

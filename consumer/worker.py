@@ -13,13 +13,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.metrics import ConsumerMetrics, measure_lag
+from consumer.probe import BrokerProbe
 from consumer.resume import ResumeFromStore, StoredOffsets, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
 from consumer.snapshot import Snapshots
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error as StoreError
-from consumer.store import Store
+from consumer.store import Store, explain
 
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0
@@ -51,15 +52,21 @@ class Worker:
     def __init__(self, settings: ConsumerSettings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.metrics = ConsumerMetrics()
+        self.metrics = ConsumerMetrics(settings.data_dir)
         self.running = False  # between the consumer's start and its stop
+        self.probe = BrokerProbe()
         self.decoder = Decoder(settings.zones())
         self.stored = 0  # new events stored since start
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
         self.offsets = StoredOffsets(store, settings.topic)  # and the lock of the batch in hand
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
-                                   on_published=self.metrics.snapshot_published)
+                                   self.metrics.snapshot_published, settings.free_space_warning)
+
+    @property
+    def ready(self) -> bool:
+        """Consuming, and the broker answers (GET /readyz)."""
+        return self.running and self.probe.reachable
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -76,10 +83,13 @@ class Worker:
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
-        self._resume = ResumeFromStore(self.offsets, consumer)
+        new_logs = self.metrics.new_logs
+        self._resume = ResumeFromStore(self.offsets, consumer,
+                                       lambda partition: new_logs.labels(str(partition)).inc())
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
         self.running = True
+        self.probe.start(consumer)
         try:
             await self.snapshots.maybe(self.consumed)  # readers have a file once we are ready
             if on_ready is not None:
@@ -92,12 +102,15 @@ class Worker:
             await self.snapshots.final(self.consumed)
         finally:
             self.running = False
+            await self.probe.stop()
             await consumer.stop()
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
         s = self.settings
         records = await consumer.getmany(timeout_ms=s.poll_timeout_ms,
                                          max_records=s.batch_max_records)
+        # A partition that brought nothing may sit past the end of a new, shorter log.
+        await self._resume.check_ends(consumer.assignment() - records.keys())
         if not records:
             return 0
         polled_under = self._resume.generation
@@ -142,11 +155,12 @@ class Worker:
         for attempt in range(1, self.settings.store_retries + 2):
             try:
                 return await asyncio.to_thread(self._decode_and_write, records)
-            except StoreError as exc:
+            except StoreError as exc:  # a fatal one reopens the store at the next try
+                cause = explain(exc, self.settings.data_dir)
                 if attempt > self.settings.store_retries:
-                    raise StoreFailed(f"DuckDB write failed {attempt} times, last: {exc}") from exc
+                    raise StoreFailed(f"DuckDB write failed {attempt} times: {cause}") from exc
                 log.error("DuckDB write failed (%s); retry %d of %d in %.1fs",
-                          exc, attempt, self.settings.store_retries, delay)
+                          cause, attempt, self.settings.store_retries, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")

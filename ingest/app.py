@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ingest import handlers
+from ingest.budget import ByteBudget
 from ingest.counters import Counts
-from ingest.keys import COUNTS, IN_FLIGHT, METRICS, PUBLISHER, SETTINGS
+from ingest.keys import COUNTS, IN_FLIGHT, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
 from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
@@ -46,14 +48,43 @@ async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse
         cell[0] -= 1
 
 
+class _MalformedRequests(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server logger, except that a request aiohttp could not parse (bad or
+    duplicate Content-Length, Content-Length with chunked, bad header characters) is a
+    counted rejection, logged in summary like the others, instead of an ERROR traceback
+    per request: the client already got aiohttp's 400."""
+
+    def __init__(self, counts: Counts) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"))
+        self._counts = counts
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Count a parse failure, pass anything else (a bug of ours) on unchanged."""
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, web.RequestPayloadError):
+            # A body that cannot be read (corrupt gzip) raises again when aiohttp drains it
+            # after our answer: the handler already answered 400 and counted it.
+            return
+        if isinstance(exc, HttpProcessingError):
+            first = str(exc.message).splitlines()[0].rstrip(": ") if exc.message else ""
+            self._counts.rejected("?", exc.code or 400,
+                                  f"malformed HTTP request: {first or type(exc).__name__}")
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
 class ServerArgs(TypedDict):
     keepalive_timeout: float
+    logger: logging.LoggerAdapter[logging.Logger]
+    access_log: None
 
 
-def server_args(settings: IngestSettings) -> ServerArgs:
-    """aiohttp server arguments. Its keep-alive timer runs from the moment a connection
-    opens, so it also bounds how long a client may take to send its headers."""
-    return ServerArgs(keepalive_timeout=settings.header_timeout)
+def server_args(app: web.Application) -> ServerArgs:
+    """aiohttp server arguments for `app`. Its keep-alive timer runs from the moment a
+    connection opens, so it also bounds how long a client may take to send its headers.
+    No access log: a line per request is what the counters and summaries replace."""
+    return ServerArgs(keepalive_timeout=app[SETTINGS].header_timeout,
+                      logger=_MalformedRequests(app[COUNTS]), access_log=None)
 
 
 def create_app(settings: IngestSettings, shared_metrics: str | None = None) -> web.Application:
@@ -65,6 +96,7 @@ def create_app(settings: IngestSettings, shared_metrics: str | None = None) -> w
     app[METRICS] = metrics = ReceiverMetrics(shared_metrics)
     app[COUNTS] = Counts(metrics)
     app[IN_FLIGHT] = [0]
+    app[UNVERIFIED] = ByteBudget(settings.max_unverified_bytes)
     app.cleanup_ctx.append(_publisher_ctx)
     app.router.add_post("/webhooks/{source:eduzz}", handlers.webhook)
     app.router.add_post("/webhooks/{source:toolzz}", handlers.webhook)
@@ -83,6 +115,7 @@ def serve(settings: IngestSettings, reuse_port: bool = False,
     log.info("receiver listening on %s:%d", settings.host, settings.port)
     # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
     # then runs the cleanup contexts (the producer flush).
-    web.run_app(create_app(settings, shared_metrics), host=settings.host, port=settings.port,
-                reuse_port=reuse_port or None, access_log=None, print=None,
-                shutdown_timeout=settings.publish_timeout + 5, **server_args(settings))
+    app = create_app(settings, shared_metrics)
+    web.run_app(app, host=settings.host, port=settings.port,
+                reuse_port=reuse_port or None, print=None,
+                shutdown_timeout=settings.publish_timeout + 5, **server_args(app))

@@ -9,7 +9,7 @@ import time
 from aiohttp import web
 
 from ingest import message
-from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS
+from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
 from ingest.publisher import TooLarge, Unavailable
 from ingest.signature import eduzz_signed, token_matches
 
@@ -30,13 +30,14 @@ async def webhook(request: web.Request) -> web.Response:
     if source == "toolzz" and settings.toolzz_token and not token_matches(
             request.match_info.get("token"), settings.toolzz_token):
         return _reject(request, 401, "missing or wrong token in the webhook URL")
-    body = await _read_body(request)
-    if isinstance(body, web.Response):
-        return body
+    read = await _read_body(request, source)
+    if isinstance(read, web.Response):
+        return read
+    body, signed = read
     inspected, problem = _inspect(source, body)
     if source == "eduzz" and inspected is not None and inspected.event == "ping":
         return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
-    refused = _refused(request, source, body)
+    refused = _refused(request, signed)
     if refused is not None:
         return refused
     if inspected is None:
@@ -44,20 +45,49 @@ async def webhook(request: web.Request) -> web.Response:
     return await _publish(request, source, inspected.key, body)
 
 
-async def _read_body(request: web.Request) -> bytes | web.Response:
-    """The body, or the rejection of one too large or too slow to arrive."""
+async def _read_body(request: web.Request, source: str) -> tuple[bytes, bool] | web.Response:
+    """(the body, whether its origin is verified), or the rejection of one too large, too
+    slow, cut short or undecodable. The bytes are reserved from the unverified budget while
+    they arrive and are checked, so many slow senders cannot hold the memory of many bodies."""
     settings = request.app[SETTINGS]
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
                                      f"{limit} byte limit")
+    # Reserved before reading: what a compressed or undeclared body may become is the limit.
+    size = limit if request.content_length is None or "content-encoding" in request.headers \
+        else request.content_length
+    budget = request.app[UNVERIFIED]
+    if not budget.take(size):
+        return _reject(request, 503, f"unverified bodies over the {budget.limit} byte budget, "
+                                     "retry later", **{"Retry-After": "1"})
     try:
-        async with asyncio.timeout(settings.body_timeout):
+        body = await _read(request, limit)
+        if isinstance(body, web.Response):
+            return body
+        signed = source != "eduzz" or not settings.secrets or eduzz_signed(
+            body, request.headers.get("x-signature"), settings.secrets)
+        return body, signed
+    finally:
+        budget.give(size)
+
+
+async def _read(request: web.Request, limit: int) -> bytes | web.Response:
+    """The body, or the rejection that says why it could not be read."""
+    timeout = request.app[SETTINGS].body_timeout
+    try:
+        async with asyncio.timeout(timeout):
             return await request.read()
     except TimeoutError:
-        return _reject(request, 408, f"body not received within {settings.body_timeout:g}s")
+        return _reject(request, 408, f"body not received within {timeout:g}s")
     except web.HTTPRequestEntityTooLarge:
         return _reject(request, 413, f"body exceeds the {limit} byte limit")
+    except ConnectionResetError:  # nobody to answer, but counted, and not a traceback
+        return _reject(request, 400, "connection closed before the body was complete")
+    except web.RequestPayloadError as exc:  # e.g. a corrupt gzip body: the client's fault
+        cause = exc.__cause__ or exc
+        detail = str(getattr(cause, "message", cause)).splitlines()[0].rstrip(": ")
+        return _reject(request, 400, f"body could not be read: {detail}")
 
 
 def _inspect(source: str, body: bytes) -> tuple[message.Inspected | None, str]:
@@ -72,12 +102,9 @@ def _inspect(source: str, body: bytes) -> tuple[message.Inspected | None, str]:
         return None, "body is nested too deeply to be a webhook"
 
 
-def _refused(request: web.Request, source: str, body: bytes) -> web.Response | None:
+def _refused(request: web.Request, signed: bool) -> web.Response | None:
     """The rejection of a body not signed by its source or not declared JSON, if any."""
-    settings = request.app[SETTINGS]
-    # Origin before shape: a stranger learns nothing about what we parse.
-    if source == "eduzz" and settings.secrets and not eduzz_signed(
-            body, request.headers.get("x-signature"), settings.secrets):
+    if not signed:  # origin before shape: a stranger learns nothing about what we parse
         return _reject(request, 401, "missing or wrong x-signature")
     ctype = request.content_type
     if ctype not in JSON_TYPES and not ctype.endswith("+json"):

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from ingest.budget import ByteBudget
 from ingest.counters import Counts
 from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
@@ -12,3 +13,4 @@ PUBLISHER = web.AppKey("publisher", Publisher)
 COUNTS = web.AppKey("counts", Counts)
 METRICS = web.AppKey("metrics", ReceiverMetrics)
 IN_FLIGHT = web.AppKey("in_flight", list[int])  # one mutable cell: requests being handled
+UNVERIFIED = web.AppKey("unverified", ByteBudget)

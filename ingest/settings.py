@@ -40,6 +40,7 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     toolzz_token: str = ""
     allow_unsigned: bool = False
     max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    max_unverified_bytes: Annotated[int, msgspec.Meta(ge=1)] = 32 * 1024 * 1024
     header_timeout: Timeout = 15.0
     body_timeout: Timeout = 10.0
     log_level: Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)] = "INFO"
@@ -71,6 +72,9 @@ HELP = {
     "toolzz_token": "the token in the Toolzz webhook URL: POST /webhooks/toolzz/<token>",
     "allow_unsigned": "start without secrets, accepting unsigned webhooks (development only)",
     "max_in_flight": "requests handled at once; beyond it 503 (bounds memory)",
+    "max_unverified_bytes": "bytes of bodies read at once before their signature is checked "
+                           "(each counts its Content-Length, else the body limit); beyond it "
+                           "503 (bounds memory)",
     "header_timeout": "seconds a connection may take to send a request's headers (also idle "
                       "keep-alive)",
     "body_timeout": "seconds a request may take to send its body; slower gets 408",

@@ -122,7 +122,8 @@ async def wait_ready(base_url: str, timeout: float = 20.0) -> None:
 @asynccontextmanager
 async def serving(settings: IngestSettings, ready: bool = True):
     """A receiver with `settings` on its port; yields its base URL."""
-    runner = web.AppRunner(create_app(settings), **server_args(settings))
+    app = create_app(settings)
+    runner = web.AppRunner(app, **server_args(app))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()
     url = f"http://127.0.0.1:{settings.port}"

@@ -201,7 +201,7 @@ async def test_store_failure_is_retried_then_persistent_failure_stops_the_consum
                                fixture("toolzz/activities_course_completed"))
         assert status == 200
     assert running.task is not None
-    with pytest.raises(StoreFailed, match="DuckDB write failed 3 times, last: Catalog Error"):
+    with pytest.raises(StoreFailed, match="DuckDB write failed 3 times: Catalog Error"):
         await asyncio.wait_for(running.task, 30)
     under_lock("schema")
     assert running.rows("select count(*) from raw_events") == [(1,)]

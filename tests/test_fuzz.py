@@ -142,11 +142,19 @@ def is_ping(source: str, obj: dict[str, Any] | None) -> bool:
 
 
 def dropped_as_ping(source: str, obj: dict[str, Any] | None) -> bool:
-    """What the consumer drops as a ping: also an Eduzz body whose `event` is an object with
-    slug `ping` (not a ping by the contract: test_decoder_drops_only_the_eduzz_ping)."""
+    """What the consumer drops as a ping: exactly the Eduzz ping (an Eduzz body whose `event`
+    is an object with slug `ping` is a Toolzz body under the wrong header)."""
+    return is_ping(source, obj)
+
+
+def other_source(source: str, obj: dict[str, Any] | None) -> bool:
+    """A body shaped as the other source's event (README "What lands in DuckDB"): a Toolzz
+    `event.slug` under the eduzz header, or a known Eduzz `event` name under toolzz. The
+    consumer makes it a dead letter, with no raw row."""
     event = obj.get("event") if obj is not None else None
-    return is_ping(source, obj) or (source == "eduzz" and isinstance(event, dict)
-                                    and event.get("slug") == "ping")
+    if source == "eduzz":
+        return isinstance(event, dict) and isinstance(event.get("slug"), str)
+    return isinstance(event, str) and event in EDUZZ_TYPES
 
 
 # --- strategies ----------------------------------------------------------------------------
@@ -485,8 +493,10 @@ def test_decoder_drops_only_the_eduzz_ping():
              ("eduzz", b'{"event": {"slug": "ping"}}'): True,
              ("toolzz", b'{"event": {"slug": "ping"}}'): True,
              ("toolzz", b'{"event": "ping"}'): True}
-    kept = {case: DECODER.decode(Message(case[1], [("source", case[0].encode())], 0, 0, 0)).raw
-            is not None for case in cases}
+    outs = {case: DECODER.decode(Message(case[1], [("source", case[0].encode())], 0, 0, 0))
+            for case in cases}
+    kept = {case: out.raw is not None or out.dead is not None  # a row or a dead letter
+            for case, out in outs.items()}
     print(f"\nping-rule: cases={len(cases)} wrong={[c for c in cases if kept[c] != cases[c]]}")
     assert kept == cases
 
@@ -577,10 +587,12 @@ def test_every_accepted_body_ends_as_a_row_an_unknown_event_or_a_dead_letter(
                 if status == 200 and text == "ok\n"]
     # An Eduzz ping the receiver did not recognise is published, and the consumer drops it.
     pings = {d.body for d, o in accepted if dropped_as_ping(d.source, o)}
-    # Bodies the receiver let through that are not JSON (not UTF-8): dead letters, no row.
-    invalid = {d.body for d, o in accepted if o is None}
+    # Bodies the receiver let through that are not JSON (not UTF-8), or are the other
+    # source's events: dead letters, no row.
+    invalid = {d.body for d, o in accepted if o is None or other_source(d.source, o)}
     expected = {uid_of(d.source, d.body, o) for d, o in accepted
-                if o is not None and not dropped_as_ping(d.source, o)}
+                if o is not None and not dropped_as_ping(d.source, o)
+                and not other_source(d.source, o)}
     raw = {uid for (uid,) in read(db, "select event_uid from raw_events")[1]}
     bare_bodies = {bytes(b) for (b,) in read(db, """
         select body from dead_letters d where not exists (select 1 from raw_events r

@@ -49,7 +49,8 @@ async def test_counters_move_by_exactly_what_was_posted(broker, topic, ingest_se
     consumer = RunningConsumer(msgspec.structs.replace(consumer_settings, snapshot_interval=0))
     await consumer.start()
     port = free_port()
-    runner = await metrics.serve(consumer.worker.metrics, port, lambda: consumer.worker.running)
+    runner = await metrics.serve(consumer.worker.metrics, port, lambda: consumer.worker.running,
+                                 lambda: consumer.worker.ready)
     consumer_url = f"http://127.0.0.1:{port}"
     try:
         async with serving(ingest_settings) as url, aiohttp.ClientSession() as http:

@@ -139,6 +139,23 @@ def test_message_without_source_header_is_a_dead_letter():
     assert out.dead.received_at == datetime.fromtimestamp(1_700_000_000, UTC)
 
 
+@pytest.mark.parametrize(("name", "header", "other"), [
+    ("toolzz/activities_course_completed", "eduzz", "Toolzz"),
+    ("toolzz/members_updated", "eduzz", "Toolzz"),
+    ("alpaclass/student_lesson_unfinished", "toolzz", "Eduzz"),
+    ("nutror/module_completed", "toolzz", "Eduzz"),
+])
+def test_a_body_under_the_other_sources_header_is_a_dead_letter_naming_the_mismatch(
+        name, header, other):
+    out = decode(fixture(name), header)
+    assert out.raw is None and out.learning == [] and out.commerce == []
+    assert out.dead is not None and out.dead.error_kind == "source_mismatch"
+    assert out.dead.error.startswith(f"header `source` is '{header}' but the body is an"
+                                     if other == "Eduzz" else
+                                     f"header `source` is '{header}' but the body is a")
+    assert f"{other} event" in out.dead.error and out.dead.source == header
+
+
 def test_toolzz_known_slug_with_a_bad_envelope_field_is_a_dead_letter():
     out = decode(b'{"event": {"slug": "activities.course.completed", "send_at": 5}, "data": {}}',
                  "toolzz")

@@ -22,12 +22,14 @@ BAD = {
     "host": "", "port": "http", "bootstrap": "kafka", "topic": "", "publish_timeout": "-1",
     "max_body_bytes": "0", "enable_idempotence": "maybe", "linger_ms": "-1",
     "max_batch_bytes": "10", "allow_unsigned": "sometimes", "max_in_flight": "0",
+    "max_unverified_bytes": "0",
     "header_timeout": "0", "body_timeout": "soon", "log_level": "LOUD", "log_format": "xml",
     "workers": "0", "group": "", "data_dir": "", "partitions": "0", "batch_max_records": "0",
     "poll_timeout_ms": "0", "drain_timeout": "-1", "session_timeout_ms": "10",
     "store_retries": "-1", "eduzz_zone": "Mars/Olympus", "toolzz_zone": "Nowhere/Special",
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
     "snapshot_interval": "-1", "memory_limit": "lots",
+    "free_space_warning": "plenty",
 }
 # Any string is a valid secret or token: there is no bad value to refuse.
 # A snapshot path may be empty (the default place) or any path.

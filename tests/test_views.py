@@ -180,8 +180,10 @@ def test_late_event_is_listed():
     b.add(0, 0, Decoded(replace(raw("e0", 0), received_at=T0 + timedelta(days=3)), [row], [],
                         None))
     db.write(b, "t")
-    assert rows(db, "select event_uid, delay from late_events") == [
-        ("e0", timedelta(days=3))]
+    assert rows(db, "select event_uid, delay, delay_seconds from late_events") == [
+        ("e0", timedelta(days=3), 3 * 86400.0)]
+    # A number, so DataFrame libraries that cannot read an INTERVAL (polars) get the delay.
+    assert rows(db, "select typeof(delay_seconds) from late_events") == [("DOUBLE",)]
 
 
 def test_stickiness_and_completion_buckets(store):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -18,14 +19,16 @@ from typing import NamedTuple
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from consumer.ops import disk
 from consumer.settings import CheckSettings, load
 
 
 class Result(NamedTuple):
-    """One check: passed or not, and a line saying what was found."""
+    """One check: passed or not, and a line saying what was found; a warning passes."""
 
     ok: bool
     line: str
+    warning: bool = False
 
 
 def main(argv: Sequence[str]) -> None:
@@ -35,14 +38,16 @@ def main(argv: Sequence[str]) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     results = asyncio.run(run_checks(settings))
     for result in results:
-        print(f"{'ok' if result.ok else 'FAILED'}: {result.line}", flush=True)
+        state = "WARNING" if result.warning else "ok" if result.ok else "FAILED"
+        print(f"{state}: {result.line}", flush=True)
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 
 async def run_checks(settings: CheckSettings) -> list[Result]:
-    """Broker, topic, data dir, secrets, in that order."""
+    """Broker, topic, data dir, its free space, secrets, in that order."""
     broker, topics = await _broker(settings)
     return [broker, _topic(settings.topic, topics), data_dir(Path(settings.data_dir)),
+            free_space(Path(settings.data_dir), settings.free_space_warning),
             secrets(settings)]
 
 
@@ -92,6 +97,19 @@ def data_dir(path: Path) -> Result:
         return Result(False, f"data dir {path} is not writable: {exc.strerror} ({existing})")
     made = "" if existing == path else f" (will be created under {existing})"
     return Result(True, f"data dir {path} writable{made}")
+
+
+def free_space(path: Path, warning: str) -> Result:
+    """Free space on the data dir's file system; a warning (exit status still 0) below
+    `warning` (LEARNSTREAM_FREE_SPACE_WARNING)."""
+    low = disk.low_space(path, disk.size_bytes(warning))
+    if low:
+        return Result(True, low, warning=True)
+    free = disk.free_bytes(path)
+    if math.isnan(free):
+        return Result(True, f"data dir {path}: free space unknown", warning=True)
+    return Result(True, f"data dir {path} has {free / 1e6:.0f} MB free (warning below "
+                        f"{warning})")
 
 
 def secrets(settings: CheckSettings) -> Result:

@@ -10,6 +10,7 @@ import msgspec
 
 from consumer.rows import DeadLetter, Decoded, RawRow
 from consumer.sources import alpaclass, blinket, myeduzz, nutror, sun, toolzz
+from consumer.sources.headers import enveloped, other_source
 from consumer.sources.identity import Meta, event_uid, timestamp
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS + myeduzz.EVENTS + sun.EVENTS + blinket.EVENTS
@@ -30,7 +31,6 @@ class _Probe(msgspec.Struct):
 
 
 _PROBE = msgspec.json.Decoder(_Probe)
-_ANY = msgspec.json.Decoder()
 
 
 class Message(NamedTuple):
@@ -85,7 +85,7 @@ class Decoder:
         try:
             event = _EDUZZ.decode(msg.value)
         except msgspec.ValidationError as exc:
-            named = _enveloped(msg.value, subscription)
+            named = enveloped(msg.value, subscription, EDUZZ_TYPES)
             if named is None:
                 return self._fallback(msg, body, received, "eduzz", exc, EDUZZ_TYPES)
             try:
@@ -137,6 +137,8 @@ class Decoder:
         except msgspec.DecodeError as malformed:  # a tag error can precede a syntax error
             return _dead(msg, received, source, "invalid_json", str(malformed))
         event = probe.event
+        if mismatch := other_source(source, event, EDUZZ_TYPES):
+            return _dead(msg, received, source, "source_mismatch", mismatch)
         if source == "toolzz" and isinstance(event, dict):
             event = event.get("slug")
         event_type = hint or (event if isinstance(event, str) else None)
@@ -150,26 +152,6 @@ class Decoder:
         if event_type in known:
             return Decoded(raw, [], [], _letter(msg, received, source, "invalid_event", str(exc)))
         return Decoded(raw, [], [], None)
-
-
-def _enveloped(value: bytes, subscription: bytes | None) -> tuple[str, bytes] | None:
-    """(event, body in the standard envelope) for a body that lacks `event` (gotcha 1: the
-    published MyEduzz contract examples have no envelope) when `x-subscription`
-    (`<configuration id>:<event name>`) names a known event; else None."""
-    if not subscription:
-        return None
-    name = subscription.decode("utf-8", "replace").rpartition(":")[2].strip()
-    if name not in EDUZZ_TYPES:
-        return None
-    try:
-        obj = _ANY.decode(value)
-    except msgspec.DecodeError:
-        return None
-    if not isinstance(obj, dict) or "event" in obj:
-        return None
-    envelope = dict(obj) if "data" in obj else {"data": obj}
-    envelope["event"] = name
-    return name, msgspec.json.encode(envelope)
 
 
 def _raw(m: Meta, source: str, body: str) -> RawRow:

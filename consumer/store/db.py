@@ -2,46 +2,33 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
-import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
-from consumer.store.dedupe import duplicate_events, redelivered_letters, stored_bodies
+from consumer.store.connection import Connection, Rowtuple
+from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries
-from consumer.store.schema import apply_schema
+from consumer.store.offsets import forget_offsets, save_offsets, stored_positions
 from consumer.store.state import FOLD_AT, fold, positions, refold
 
-Rowtuple = tuple[Any, ...]
-Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
+__all__ = ["Rowtuple", "Store"]
 
 
-class Store:
-    """Owns the DuckDB connection; its methods may be called from any thread, one at a time."""
+class Store(Connection):
+    """The consumer's tables: batches appended, offsets kept, state folded. Its methods may
+    be called from any thread, one at a time."""
 
     def __init__(self, path: str | Path, memory_limit: str | None = None,
                  fold_at: int = FOLD_AT) -> None:
-        self.path, self.fold_at = str(path), fold_at
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(
-            self.path, config={"memory_limit": memory_limit} if memory_limit else {})
-        # DuckDB's lock on the file is a POSIX record lock, which a process loses when it closes
-        # *any* descriptor of the file. Snapshots copy through this one, open for the Store's
-        # whole life and closed after the connection, so no copy ever unlocks the file.
-        self._fd = os.open(self.path, os.O_RDONLY) if self.path != ":memory:" else -1
-        # A DuckDB connection is not safe for concurrent use, and the rebalance listener
-        # reads offsets from the coordinator's task while a batch may be writing.
-        self._lock = threading.RLock()
-        apply_schema(self._con)
+        self.fold_at = fold_at
+        super().__init__(path, memory_limit)
+
+    def _opened(self) -> None:
         self._appenders = {
             table: self._con.appender(table, columns=[
                 *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
@@ -52,20 +39,10 @@ class Store:
         # The next stored_seq to give a learning row; learning rows not folded yet.
         self._seq, self._pending = positions(self._con)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Commit on exit, roll back (appenders too) on error; holds the lock throughout."""
-        with self._lock:
-            self._con.begin()
-            try:
-                yield
-                self._con.commit()
-            except BaseException:
-                for appender in self._appenders.values():
-                    appender.clear()
-                self._con.rollback()
-                self._seq, self._pending = positions(self._con)
-                raise
+    def _rolled_back(self) -> None:
+        for appender in self._appenders.values():
+            appender.clear()
+        self._seq, self._pending = positions(self._con)
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
         """Append rows of `table`'s row Struct with its appender; how many. Learning rows
@@ -82,8 +59,7 @@ class Store:
 
     def stored(self, uids: Sequence[str]) -> set[str]:
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
-        with self._lock:
-            return set(stored_bodies(self._con, uids))
+        return set(self._on(stored_bodies, uids))
 
     def fold(self) -> None:
         """Fold the pending learning rows into the current-state tables, in a transaction."""
@@ -107,16 +83,16 @@ class Store:
         with self.transaction():
             now = datetime.now(UTC)
             redelivered = redelivered_letters(self._con, batch)
-            duplicates, conflicts = duplicate_events(self._con, _kept(batch.raw, redelivered))
+            duplicates, conflicts = duplicate_events(self._con, kept(batch.raw, redelivered))
             dropped = redelivered | duplicates
-            letters = _kept(batch.dead, dropped)
+            letters = kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
-                ("raw_events", _kept(batch.raw, dropped)),
-                ("learning_events", _kept(batch.learning, dropped)),
-                ("commerce_events", _kept(batch.commerce, dropped)),
+                ("raw_events", kept(batch.raw, dropped)),
+                ("learning_events", kept(batch.learning, dropped)),
+                ("commerce_events", kept(batch.commerce, dropped)),
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
             self.append("deliveries", deliveries(batch, dropped, conflicts, now))
-            self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints, now)
+            save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             if folding := self._pending >= self.fold_at:
                 fold(self._con)
         self._pending = 0 if folding else self._pending
@@ -124,69 +100,18 @@ class Store:
                        n["learning_events"], n["commerce_events"],
                        tuple((d.source, d.error_kind) for d in letters))
 
-    def _save_offsets(self, topic: str, next_offsets: dict[int, int],
-                      fingerprints: dict[int, str], now: datetime) -> None:
-        if not next_offsets:
-            return
-        partitions = list(next_offsets)
-        self._con.execute(
-            """insert into consumer_offsets
-                   (topic, kafka_partition, next_offset, updated_at, last_fingerprint)
-               select $1, unnest($2::integer[]), unnest($3::bigint[]), $4,
-                      unnest($5::varchar[])
-               on conflict do update set next_offset = excluded.next_offset,
-                                         updated_at = excluded.updated_at,
-                                         last_fingerprint = excluded.last_fingerprint""",
-            [topic, partitions, [next_offsets[p] for p in partitions], now,
-             [fingerprints.get(p) for p in partitions]])
-
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
         """Drop the stored offsets of `partitions`: their log was recreated from scratch."""
-        self.query("delete from consumer_offsets where topic = $1 and kafka_partition in "
-                   "(select unnest($2::integer[]))", [topic, list(partitions)])
+        self._on(forget_offsets, topic, partitions)
 
     def positions(self, topic: str) -> dict[int, tuple[int, str | None]]:
         """Per partition: (next offset, fingerprint of the record before it)."""
-        rows = self.query("select kafka_partition, next_offset, last_fingerprint "
-                          "from consumer_offsets where topic = $1", [topic])[1]
-        return {p: (o, f) for p, o, f in rows}
+        return self._on(stored_positions, topic)
 
     def offsets(self, topic: str) -> dict[int, int]:
         """The next offset to read per partition of `topic`, as stored with the rows."""
         return {p: offset for p, (offset, _) in self.positions(topic).items()}
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
-        """Run one statement; (column names, rows). Insert, update, delete give their count."""
-        with self._lock:
-            cur = self._con.execute(sql, list(params))
-            return [d[0] for d in cur.description], cur.fetchall()
-
-    @contextmanager
-    def frozen(self, as_of: datetime) -> Iterator[int]:
-        """Record `as_of` in `snapshots`, fold the WAL into the file and hold the lock: until
-        exit the file alone is the whole store and nothing writes to it, so a copy is complete.
-        Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
-        never open the file again, which would unlock it when closed."""
-        with self._lock:
-            self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
-            self._con.execute("checkpoint")
-            yield self._fd
-
-    def close(self) -> None:
-        """Checkpoint and close; the file can then be opened by readers."""
-        with self._lock:
-            self.fold()
-            self._appenders.clear()
-            if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
-                self._con.execute("checkpoint")
-            self._con.close()
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
-
-
-Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
-
-
-def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
-    return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
+    def _closing(self) -> None:
+        self.fold()
+        self._appenders.clear()

@@ -20,12 +20,6 @@ def read(path: str | Path, sql: str) -> tuple[list[str], list[Rowtuple]]:
         return db.query(sql)
 
 
-def one_line(exc: BaseException) -> str:
-    """DuckDB's message without the echoed statement and caret lines that follow it."""
-    head = str(exc).split("\n\n", 1)[0]
-    return " ".join(line.strip() for line in head.splitlines() if line.strip())
-
-
 class ReadOnly:
     """A read-only connection. In one process DuckDB shares a file's instance between open
     connections, so a newer snapshot is seen only once every older connection is closed."""

@@ -6,7 +6,8 @@ create or replace view late_events as
 -- source is the event_uid's prefix, so no join with raw_events is needed. Any row earlier
 -- than a late row is late too, so the earliest late row is the event's earliest row.
 select split_part(event_uid, ':', 1) as source, event_type, event_uid,
-       min(occurred_at) as occurred_at, received_at, received_at - min(occurred_at) as delay
+       min(occurred_at) as occurred_at, received_at, received_at - min(occurred_at) as delay,
+       epoch(received_at) - epoch(min(occurred_at)) as delay_seconds
 from learning_events
 where occurred_at < received_at - interval 1 day
 group by event_uid, event_type, received_at;
@@ -19,3 +20,5 @@ comment on column late_events.occurred_at is
 comment on column late_events.received_at is
     'When the receiver got the event (the stored, first copy).';
 comment on column late_events.delay is 'received_at - occurred_at; always more than one day here.';
+comment on column late_events.delay_seconds is
+    'The same delay in seconds (a double): every DataFrame library reads a number, not all read an INTERVAL (polars does not).';

@@ -7,6 +7,7 @@ broker's ack (acks=all). The baseline reads the body and answers 200.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
@@ -33,6 +34,63 @@ def measure(proc, port: int, requests: int, connections: int) -> dict[str, objec
     return result
 
 
+STALLED, STALLED_BYTES = 150, 1024 * 1024  # what issue 15 tried: 150 unsigned 1 MB bodies
+
+
+async def _stall(port: int, count: int, size: int, hold: float) -> int:
+    """`count` unsigned bodies of `size` declared bytes, all sent but the last byte, held
+    open for `hold` seconds; how many the receiver refused with 503 meanwhile."""
+    head = (b"POST /webhooks/eduzz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % size)
+    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(count)]
+    payload = b"{" + b" " * (size - 2)
+    refused = 0
+    try:
+        for _, writer in conns:
+            writer.write(head + payload)
+        await asyncio.gather(*(w.drain() for _, w in conns))
+        await asyncio.sleep(hold)
+        for reader, _ in conns:
+            try:
+                line = await asyncio.wait_for(reader.readline(), 0.01)
+            except TimeoutError:
+                continue  # still being read: it holds its bytes
+            refused += line.startswith(b"HTTP/1.1 503")
+    finally:
+        for _, writer in conns:
+            writer.close()
+    return refused
+
+
+def stalled(proc, port: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Peak RSS of a receiver while 150 stalled unsigned 1 MB bodies are held open."""
+    before = procs.rss_mb(proc.pid)
+    peak = procs.Peak(proc.pid)
+    started = time.monotonic()
+    refused = asyncio.run(_stall(port, STALLED, STALLED_BYTES, hold=2.0))
+    result: dict[str, object] = {"bodies": STALLED, "refused_503": refused,
+                                 "rss_before_mb": round(before, 1), "peak_rss_mb": peak.stop(),
+                                 "seconds": round(time.monotonic() - started, 1)}
+    time.sleep(1.0)
+    result["rss_after_mb"] = round(procs.rss_mb(proc.pid), 1)
+    return result
+
+
+def stalled_run(broker: EmbeddedBroker, topic: str) -> dict[str, object]:
+    """The stall against the default byte budget and, as the same-run baseline, against a
+    budget too large to matter (what the receiver did before it had one)."""
+    out: dict[str, object] = {}
+    for name, extra in (("unbounded", ("--max-unverified-bytes", str(1 << 40))),
+                        ("budget", ())):
+        port = free_port()
+        proc = receiver(broker, topic, port, *extra)
+        try:
+            out[name] = stalled(proc, port)
+        finally:
+            procs.stop(proc)
+    return out
+
+
 def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[str, object]:
     """Both servers under the same load; the figures and the ratio."""
     topic = "bench-receiver"
@@ -51,7 +109,8 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
     finally:
         procs.stop(real)
     return {"bare_aiohttp": base, "receiver": ours,
-            "ratio": round(float(ours["rps"]) / float(base["rps"]), 2)}  # type: ignore[arg-type]
+            "ratio": round(float(ours["rps"]) / float(base["rps"]), 2),  # type: ignore[arg-type]
+            "stalled_unsigned_1mb_bodies": stalled_run(broker, topic)}
 
 
 if __name__ == "__main__":

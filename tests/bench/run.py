@@ -75,6 +75,12 @@ def table(out: dict[str, Any]) -> str:
                      f"{r['bare_aiohttp']['p99_ms']}", "", ""))
         rows.append(("receiver peak RSS MB", r["receiver"]["peak_rss_mb"],
                      r["bare_aiohttp"]["peak_rss_mb"], "", ""))
+        st = r["stalled_unsigned_1mb_bodies"]
+        rows.append((f"receiver peak RSS MB, {st['budget']['bodies']} stalled 1 MB bodies",
+                     st["budget"]["peak_rss_mb"],
+                     f"no byte budget {st['unbounded']['peak_rss_mb']}",
+                     round(st["budget"]["peak_rss_mb"] / st["unbounded"]["peak_rss_mb"], 2),
+                     "bounded"))
     if "consumer" in out:
         c = out["consumer"]
         rows.append((f"consumer events/s ({c['events']} events)", c["consumer"]["events_per_s"],

@@ -1,0 +1,99 @@
+"""The snapshot opens in DuckDB 1.x (issue 15): analysts' CLIs, JDBC and BI drivers still
+ship it, and DuckDB 2's own storage format is version 69, which 1.x refuses. The store is
+written in a format 1.0 reads (STORAGE_VERSION), so its snapshot, a copy of the file, is too.
+
+The newest 1.x from PyPI runs in a venv this test creates (once per session); without
+network to install it, the test skips and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from consumer.journeys import journeys
+from consumer.snapshot import publish
+from consumer.store import ReadOnly, Store
+from tests.support.oracle import expected
+from tests.test_journeys import SMALL, load
+
+DUCKDB_1 = "1.5.6"  # the newest 1.x on PyPI when this was written
+NOW = {"snapshot_info": "age_seconds"}  # columns computed from now()
+
+# Run inside the 1.x venv: every relation's rows as text (DuckDB casts, so a Python client
+# without pytz reads timestamps too), or the error.
+PROBE = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+out = {"version": duckdb.__version__, "rows": {}, "errors": {}}
+for relation in json.loads(sys.stdin.read()):
+    try:
+        rows = con.execute(f"select cast(columns(*) as varchar) from {relation}").fetchall()
+        out["rows"][relation] = sorted(map(list, rows), key=repr)
+    except Exception as exc:
+        out["errors"][relation] = str(exc).splitlines()[0]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="session")
+def duckdb1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a venv holding DuckDB 1.x, made once per session."""
+    home = tmp_path_factory.mktemp(f"duckdb-{DUCKDB_1}")
+    venv.create(home, with_pip=True)
+    python = home / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", f"duckdb=={DUCKDB_1}"],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"cannot install duckdb=={DUCKDB_1} from PyPI ({last}): the 1.x reader "
+                    "test needs the network once per session")
+    return python
+
+
+def relations(snapshot: Path) -> list[str]:
+    """Every view, and every table macro called: the calls the oracle checks, and the
+    current-state macros on what is not folded yet."""
+    with ReadOnly(snapshot) as db:
+        views = [v for (v,) in db.query("select view_name from duckdb_views() "
+                                        "where not internal order by 1")[1]]
+        macros = {m for (m,) in db.query("select function_name from duckdb_functions() "
+                                         "where function_type = 'table_macro' "
+                                         "and not internal")[1]}
+    calls = sorted({a.relation for a in expected(journeys(*SMALL)) if "(" in a.relation})
+    calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
+                                             "lesson_catalogue")]
+    assert {c.split("(", 1)[0] for c in calls} == macros, "a table macro is never called"
+    # The snapshot's age is measured at query time: the two readers ask at different times.
+    views = [f"(select * exclude ({NOW[v]}) from {v})" if v in NOW else v for v in views]
+    return views + calls
+
+
+def test_the_snapshot_opens_in_duckdb_1x_and_every_view_and_macro_answers_the_same(
+        duckdb1, tmp_path):
+    store = Store(tmp_path / "learnstream.duckdb")
+    load(store, journeys(*SMALL))
+    snapshot = tmp_path / "analytics.duckdb"
+    publish(store, snapshot)
+    store.close()
+    wanted = relations(snapshot)
+
+    done = subprocess.run([str(duckdb1), "-c", PROBE, str(snapshot)], input=json.dumps(wanted),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    old = json.loads(done.stdout)
+    assert old["version"] == DUCKDB_1
+    assert old["errors"] == {}, old["errors"]
+
+    with ReadOnly(snapshot) as db:  # the same text from DuckDB 2, the writer
+        for relation in wanted:
+            rows = db.query(f"select cast(columns(*) as varchar) from {relation}")[1]
+            assert old["rows"][relation] == sorted(map(list, rows), key=repr), relation
+    print(f"\nduckdb {DUCKDB_1} read {len(wanted)} views and macro calls of a "
+          f"{snapshot.stat().st_size / 1e6:.1f} MB snapshot, each equal to DuckDB "
+          f"{sys.modules['duckdb'].__version__}'s answer")
