@@ -116,6 +116,25 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
 
 
+class DashboardSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`learnstream dashboard`: the page of charts over the snapshot."""
+
+    data_dir: Dir = "./data"
+    snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
+    # Loopback by default: at-risk tables show learners' e-mails.
+    dashboard_host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
+    dashboard_port: Port = 8050
+    dashboard_token: str = ""  # required to listen on anything but loopback
+    dashboard_refresh: Timeout = 5.0  # how often the page asks whether a newer snapshot exists
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The snapshot file to read."""
+        return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
+
+
 class DemoSettings(LauncherSettings, frozen=True, kw_only=True):
     """`learnstream demo`: `up` on temporary ports, fed a journey simulator run."""
 
@@ -129,10 +148,12 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Flags whose name differs from the field (the variable keeps the field's name).
-FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}}
+FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"},
+                                            "dashboard_port": {DashboardSettings: "--port"},
+                                            "dashboard_host": {DashboardSettings: "--host"}}
 
 S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
-              CheckSettings, ReaderSettings)
+              CheckSettings, ReaderSettings, DashboardSettings)
 
 
 def env_name(field: str) -> str:

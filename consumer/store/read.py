@@ -3,7 +3,7 @@ publishes, or the file of a stopped consumer), opened read-only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -36,9 +36,12 @@ class ReadOnly:
             raise FileNotFoundError(f"no DuckDB file at {self.path}")
         self._con = duckdb.connect(str(self.path), read_only=True)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
-        """Run one statement; (column names, rows)."""
-        cur = self._con.execute(sql, list(params))
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+              ) -> tuple[list[str], list[Rowtuple]]:
+        """Run one statement, with positional ($1) or named ($name) parameters;
+        (column names, rows)."""
+        cur = self._con.execute(sql, dict(params) if isinstance(params, Mapping)
+                                else list(params))
         if cur is None:  # empty, or only comments: DuckDB runs nothing and returns nothing
             raise duckdb.InvalidInputException("no SQL statement to run")
         return [d[0] for d in cur.description or ()], cur.fetchall()
