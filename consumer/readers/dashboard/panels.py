@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from consumer.dashboard.filters import Filters
+from consumer.readers.dashboard.filters import Filters
 
 ZONE = ZoneInfo("America/Sao_Paulo")  # the views' reporting zone (README "Views")
 Rows = list[tuple[Any, ...]]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from consumer import logs
-from consumer.dashboard.app import create_app, refusal
+from consumer.readers.dashboard.app import create_app, refusal
 from consumer.settings import DashboardSettings, load
 
 PROG = "learnstream dashboard"

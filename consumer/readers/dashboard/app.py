@@ -18,9 +18,9 @@ from typing import NamedTuple
 import msgspec
 from aiohttp import web
 
-from consumer.dashboard.filters import BadParameter, Filters, parse
-from consumer.dashboard.panels import PANELS, at_risk_query
-from consumer.dashboard.reader import Missing, Reader, missing_message
+from consumer.readers.dashboard.filters import BadParameter, Filters, parse
+from consumer.readers.dashboard.panels import PANELS, at_risk_query
+from consumer.readers.dashboard.reader import Missing, Reader, missing_message
 from consumer.settings import DashboardSettings
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _asset(name: str, body: bytes) -> Asset:
 
 def load_assets() -> dict[str, Asset]:
     """The page's files and plotly.min.js of the installed plotly wheel."""
-    static = importlib.resources.files("consumer.dashboard") / "static"
+    static = importlib.resources.files("consumer.readers.dashboard") / "static"
     plotly = importlib.resources.files("plotly") / "package_data" / "plotly.min.js"
     files = {name: (static / name).read_bytes()
              for name in ("index.html", "dashboard.js", "dashboard.css")}

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from consumer.dashboard.filters import Filters
-from consumer.dashboard.panels import PANELS, Context, Json, Rows, context
+from consumer.readers.dashboard.filters import Filters
+from consumer.readers.dashboard.panels import PANELS, Context, Json, Rows, context
 from consumer.store import Error as StoreError
 from consumer.store import ReadOnly, one_line
 
