@@ -24,9 +24,11 @@ from consumer.worker import StoreFailed, Worker
 USAGE = """usage: learnstream COMMAND [options]
 
 commands:
-  up        broker (embedded unless --bootstrap), receiver and consumer; Ctrl-C stops all
+  up        broker (embedded unless --bootstrap), receiver, consumer and dashboard;
+            Ctrl-C stops all
   demo      `up` on temporary ports, post a simulated run of learners' webhooks, print
-            what landed and the course funnel, stop
+            what landed and the course funnel, stop (--serve: keep it and the dashboard
+            up until Ctrl-C)
   ingest    the webhook receiver alone
   consume   the consumer alone (Kafka -> DuckDB)
   broker    the embedded development broker alone (memory only)
@@ -37,6 +39,8 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  dashboard funnels, engagement, retention, at-risk learners and data quality as a page of
+            charts over the snapshot (http://127.0.0.1:8050/)
   check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
   bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
@@ -63,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
-        "check": check.main}
+        "dashboard": dashboard_main, "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -83,6 +87,13 @@ def bench_main(argv: Sequence[str]) -> None:
 def demo_main(argv: Sequence[str]) -> None:
     """`learnstream demo` (its own module: it signs and posts like a platform)."""
     from consumer.ops.demo import demo_main as run
+
+    run(argv)
+
+
+def dashboard_main(argv: Sequence[str]) -> None:
+    """`learnstream dashboard`: the page of charts over the snapshot."""
+    from consumer.readers.dashboard.main import main as run
 
     run(argv)
 
@@ -184,7 +195,7 @@ def up_main(argv: Sequence[str]) -> None:
     stack = launcher.Stack(settings)
     try:
         asyncio.run(launcher.run_until_signal(stack, lambda s: print(
-            f"ready: {s.url}\nsnapshot for readers: {launcher.snapshot_path(settings)}",
-            flush=True)))
+            f"ready: {s.url}\nsnapshot for readers: {launcher.snapshot_path(settings)}"
+            + (f"\ndashboard: {s.dashboard_url}" if s.dashboard_url else ""), flush=True)))
     except launcher.ChildFailed as exc:
         sys.exit(f"learnstream up: {exc}")

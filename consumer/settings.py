@@ -91,6 +91,7 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat = "text"
     # Off by default: the stack is for development, and a fixed port would collide.
     metrics_port: Port = 0
+    dashboard_port: Port = 8050  # 0 = no dashboard
 
 
 class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
