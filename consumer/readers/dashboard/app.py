@@ -84,7 +84,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 return web.Response(status=401, text="wrong token\n")
             # Into an HttpOnly cookie, and out of the address bar (and of links, history).
             rest = [(k, v) for k, v in request.query.items() if k != "token"]
-            moved = web.HTTPSeeOther(request.rel_url.with_query(rest))
+            moved = web.Response(status=303, headers={
+                "Location": str(request.rel_url.with_query(rest))})
             moved.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
             return moved
         bearer = request.headers.get("Authorization", "")
