@@ -148,8 +148,9 @@ def screenshots(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "learnstream.duckdb")
         load(store, journeys(LEARNERS, SEED))
-        course = store.query("select course_key from course_funnel "
-                             "order by learners desc, course_key limit 1")[1][0][0]
+        # A course with completions, whose platform sends lesson names (Toolzz does not).
+        course = store.query("select course_key from course_funnel where platform <> 'toolzz' "
+                             "order by completed_course desc, course_key limit 1")[1][0][0]
         publish(store, Path(tmp) / "analytics.duckdb")
         store.close()
         with dashboard("--data-dir", tmp) as url, sync_playwright() as p:

@@ -351,9 +351,14 @@ def time_to_complete(q: Query, f: Filters, ctx: Context) -> Json:
                           from time_to_complete t left join course_names n using (course_key)
                           where {where} order by t.completed_learners desc, t.course_key""",
                       params)
-    return {"table": table(columns, rows, link="course_key"),
-            "note": "Days from a learner's first activity on the course to its completion "
-                    "(learners whose course is completed now)."}
+    note = ("Days from a learner's first activity on the course to its completion "
+            "(learners whose course is completed now).")
+    if f.course is not None:  # one course: its three numbers
+        if not rows:
+            return {"note": "Nobody has completed this course (now)."}
+        return {"numbers": [["completed learners", rows[0][2]], ["median days", rows[0][3]],
+                            ["90th percentile days", rows[0][4]]], "note": note}
+    return {"table": table(columns, rows, link="course_key"), "note": note}
 
 
 AT_RISK = """select a.learner_key, a.course_key, n.course_name,

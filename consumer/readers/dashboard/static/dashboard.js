@@ -92,7 +92,9 @@
       });
       tbody.append(tr);
     }
-    if (t.total > t.rows.length) {
+    if (t.rows.length === 0) {
+      table.append(el("caption", "", "no rows"));
+    } else if (t.total > t.rows.length) {
       table.append(el("caption", "", `first ${t.rows.length} of ${t.total} rows`));
     }
     box.append(table);
@@ -205,7 +207,10 @@
       if (!shown.includes(old.dataset.panel)) { Plotly.purge(old.querySelector(".figure")); old.remove(); }
     }
     render("header", data.panels.header);
-    for (const name of shown) main.append(render(name, data.panels[name]));
+    for (const name of shown) {
+      main.append(section(name));  // in the page first: plotly sizes a chart to its box
+      render(name, data.panels[name]);
+    }
     body.dataset.state = "ready";
   }
 
