@@ -113,8 +113,8 @@ def replace(source: Path, dest: Path) -> None:
 @contextmanager
 def dashboard(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """`python -m consumer.readers.dashboard ARGS --port 0` as its own process; yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "consumer.readers.dashboard", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "consumer.readers.dashboard", "--port", "0",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
     try:
         assert proc.stdout is not None

@@ -20,8 +20,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from consumer.store import ReadOnly
-from tests.browser import HOSTILE, HOSTILE_COURSE, build, dashboard, launch, need_chromium, \
-    ready, replace
+from tests.browser import (
+    HOSTILE,
+    HOSTILE_COURSE,
+    build,
+    dashboard,
+    launch,
+    need_chromium,
+    ready,
+    replace,
+)
 
 pytestmark = pytest.mark.slow
 ZONE = ZoneInfo("America/Sao_Paulo")

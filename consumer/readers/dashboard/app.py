@@ -18,7 +18,7 @@ from typing import NamedTuple
 import msgspec
 from aiohttp import web
 
-from consumer.readers.dashboard.filters import BadParameter, Filters, parse
+from consumer.readers.dashboard.filters import BadParameter, parse
 from consumer.readers.dashboard.panels import PANELS, at_risk_query
 from consumer.readers.dashboard.reader import Missing, Reader, missing_message
 from consumer.settings import DashboardSettings

@@ -185,7 +185,7 @@ def funnel_between(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     where, params = courses_where(f)
     sums = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in FUNNEL_STEPS)
-    columns, rows = q(f"select {sums} from course_funnel_between($start, $stop) "
+    _, rows = q(f"select {sums} from course_funnel_between($start, $stop) "
                       f"where {where}", {**params, "start": w.start, "stop": w.stop})
     values = list(rows[0])
     return {"figure": figure([{"type": "funnel", "y": FUNNEL_STEPS, "x": values,
