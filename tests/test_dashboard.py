@@ -179,6 +179,15 @@ async def test_a_missing_snapshot_says_how_to_make_one(tmp_path, snapshots):
         assert (await get_json(client, "/api/panels?names=header"))["panels"]["header"]
 
 
+async def test_a_file_that_is_not_a_snapshot_gets_a_one_line_503(tmp_path):
+    path = tmp_path / "analytics.duckdb"
+    path.write_text("not a database")
+    app = create_app(DashboardSettings(snapshot=str(path)))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as client:
+        body = await get_json(client, "/api/panels?names=header", 503)
+        assert body["error"].startswith(f"cannot open {path}: ") and "\n" not in body["error"]
+
+
 async def test_the_token_as_bearer_or_cookie_set_once_from_the_url(snapshots):
     app = create_app(DashboardSettings(snapshot=str(snapshots[0]), dashboard_token="s3cret"))
     async with aiotest.TestClient(aiotest.TestServer(app)) as client:

@@ -181,6 +181,8 @@ class Reader:
                 db = ReadOnly(self.path)
             except FileNotFoundError:
                 raise Missing(missing_message(self.path)) from None
+            except StoreError as exc:  # not a DuckDB file, or one of a newer DuckDB
+                raise Missing(f"cannot open {self.path}: {one_line(exc)}") from None
             if identify(self.path) == before:
                 self._db, self._db_identity = db, before
                 log.info("opened snapshot %s (%s)", self.path, before.version)
