@@ -65,6 +65,10 @@ class ReadOnly:
                                 ).fetchone()
         return int(row[0]) if row else 0
 
+    def interrupt(self) -> None:
+        """Stop the query running on this connection (from another thread): it raises."""
+        self._con.interrupt()
+
     def close(self) -> None:
         """Close the connection (the file is then free of this reader)."""
         self._con.close()

@@ -4,6 +4,8 @@ the token rule for anything but a loopback address."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -226,7 +228,11 @@ async def _reader(app: web.Application) -> AsyncIterator[None]:
     """The DuckDB owner lives as long as the app; its connection is closed at shutdown."""
     reader = Reader(app[SETTINGS].snapshot_path)
     app[READER] = reader
+    watcher = asyncio.create_task(reader.watch(app[SETTINGS].dashboard_refresh))
     yield
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
     await reader.close()
 
 

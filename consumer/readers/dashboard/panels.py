@@ -13,14 +13,25 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from consumer.readers.dashboard.filters import Filters
 
 ZONE = ZoneInfo("America/Sao_Paulo")  # the views' reporting zone (README "Views")
 Rows = list[tuple[Any, ...]]
-Query = Callable[[str, dict[str, Any]], tuple[list[str], Rows]]
+
+
+class Query(Protocol):
+    """One snapshot's connection, as the panels see it."""
+
+    def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
+        """Run `sql` with named parameters; (columns, rows)."""
+
+    def view(self, name: str) -> str:
+        """A name to read view `name` by, computed once per snapshot however many panels
+        and filter sets read it (a course click slices it instead of recomputing it)."""
+
 Json = dict[str, Any]
 DEFAULT_DAYS = 90  # the range when none is given: a quarter up to the newest event
 IDLE_SECONDS = 60  # a snapshot older than this: no events arrived since (not a failure)
@@ -145,7 +156,8 @@ def header(q: Query, f: Filters, ctx: Context) -> Json:
 
 def courses(q: Query, f: Filters, ctx: Context) -> Json:
     """course_funnel per course (all of the school/platform filter: the chosen course stays
-    among the others, highlighted), and the choices of the filter form."""
+    among the others, and the page highlights it, so a course click recomputes nothing
+    here), and the choices of the filter form."""
     where, params = courses_where(f, course=False)
     columns, rows = q(f"""
         select course_key, course_name, platform, learners, enrolled, started,
@@ -154,14 +166,13 @@ def courses(q: Query, f: Filters, ctx: Context) -> Json:
         from course_funnel where {where}
         order by learners desc, course_key""", params)
     top = rows[:TOP_COURSES]
-    colours = ["#f59e0b" if r[0] == f.course else COLOURS[0] for r in top]
     bars = {"type": "bar", "orientation": "h", "y": [label(r[1] or r[0]) for r in top],
             "x": [r[9] for r in top], "customdata": [r[0] for r in top],
             "hovertext": [f"{label(r[1] or r[0])}: {r[8]} of {r[3]} learners" for r in top],
-            "hoverinfo": "text", "marker": {"color": colours}, "name": "completed %"}
-    platforms = q("select distinct split_part(course_key, ':', 1) from course_names "
-                  "order by 1", {})[1]
-    schools = q("select school_key, any_value(school_name) from course_schools "
+            "hoverinfo": "text", "marker": {"color": COLOURS[0]}, "name": "completed %"}
+    platforms = q(f"select distinct split_part(course_key, ':', 1) from "
+                  f"{q.view('course_names')} order by 1", {})[1]
+    schools = q(f"select school_key, any_value(school_name) from {q.view('course_schools')} "
                 "group by all order by 2, 1", {})[1]
     return {"figure": figure([bars], height=max(200, 24 * len(top) + 60), hovermode="y",
                              yaxis={"autorange": "reversed", "type": "category"},
@@ -225,12 +236,14 @@ def engagement(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
-        columns, rows = q("""select day, dau, wau, mau, events from engagement_daily
+        columns, rows = q(f"""select day, dau, wau, mau, events
+                              from {q.view("engagement_daily")}
                              where course_key = $course and day between $first and $last
                              order by day""", {"course": f.course, **days})
         note = "Distinct active learners of this course."
     else:
-        columns, rows = q("""select day, dau, wau, mau, events from engagement_daily_all
+        columns, rows = q(f"""select day, dau, wau, mau, events
+                              from {q.view("engagement_daily_all")}
                              where day between $first and $last order by day""", days)
         note = "Distinct active learners of all courses, each counted once."
         if f.platform or f.school:
@@ -250,11 +263,11 @@ def stickiness(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
-        ratio = q("""select day, dau / mau from engagement_daily
+        ratio = q(f"""select day, dau / mau from {q.view("engagement_daily")}
                      where course_key = $course and day between $first and $last
                      order by day""", {"course": f.course, **days})[1]
     else:
-        ratio = q("""select day, stickiness from engagement_daily_all
+        ratio = q(f"""select day, stickiness from {q.view("engagement_daily_all")}
                      where day between $first and $last order by day""", days)[1]
     columns, spread = q("""select active_days_30d, count(*) as learners from stickiness
                            group by all order by 1""", {})
@@ -348,7 +361,8 @@ def time_to_complete(q: Query, f: Filters, ctx: Context) -> Json:
     columns, rows = q(f"""select t.course_key, n.course_name, t.completed_learners,
                                  round(t.median_days, 1) as median_days,
                                  round(t.p90_days, 1) as p90_days
-                          from time_to_complete t left join course_names n using (course_key)
+                          from time_to_complete t
+                          left join {q.view("course_names")} n using (course_key)
                           where {where} order by t.completed_learners desc, t.course_key""",
                       params)
     note = ("Days from a learner's first activity on the course to its completion "
@@ -463,8 +477,7 @@ COURSES = frozenset({"course", "platform", "school"})
 DATES = frozenset({"start", "end"})
 PANELS: dict[str, Panel] = {
     "header": Panel("Snapshot", frozenset(), header),
-    "courses": Panel("Completion per course", frozenset({"course", "platform", "school"}),
-                     courses),
+    "courses": Panel("Completion per course", frozenset({"platform", "school"}), courses),
     "funnel_between": Panel("Funnel in the date range", COURSES | DATES, funnel_between),
     "ordered_funnel": Panel("Ordered funnel with a conversion window",
                             COURSES | DATES | {"window_days"}, ordered_funnel),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -27,6 +28,11 @@ from consumer.store import ReadOnly, one_line
 
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 512  # panels x filter sets kept for the current snapshot
+# Computed as soon as a snapshot appears (at start, and while someone looked in the last
+# WARM_WHILE_VIEWED seconds), so the first viewer of a large snapshot waits for none of it.
+OVERVIEW = ("header", "courses", "funnel_between", "ordered_funnel", "engagement",
+            "stickiness", "retention")
+WARM_WHILE_VIEWED = 900.0
 IDLE_CLOSE_SECONDS = 60.0  # an unused connection is closed: it holds the file and its memory
 
 
@@ -64,26 +70,66 @@ def missing_message(path: Path) -> str:
             "dashboard with --snapshot PATH. This page reloads itself when one appears.")
 
 
+class Source:
+    """The panels' Query over one connection: named-parameter queries, and views copied
+    once into temporary tables (they live with the connection, so with its snapshot)."""
+
+    def __init__(self, db: ReadOnly) -> None:
+        self._db = db
+        self._copied: set[str] = set()
+
+    def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
+        return self._db.query(sql, params)
+
+    def view(self, name: str) -> str:
+        if not re.fullmatch(r"[a-z_]+", name):  # a view's name from panels.py, never input
+            raise ValueError(f"not a view name: {name!r}")
+        if name not in self._copied:
+            self._db.query(f"create temp table _copy_{name} as select * from {name}")
+            self._copied.add(name)
+        return f"_copy_{name}"
+
+
 class Reader:
     """Panels of the snapshot at `path`, computed on one thread and cached per identity."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.queries = 0  # panels computed (not served from the cache): for tests, logs
+        self.viewed = time.monotonic()  # the last request for panels (start counts as one)
+        self._warmed: Identity | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="dashboard-duckdb")
         self._cache: OrderedDict[Hashable, Json] = OrderedDict()
         self._inflight: dict[Hashable, asyncio.Future[Json]] = {}
         self._idle: asyncio.TimerHandle | None = None
         # Touched only on the owner thread:
         self._db: ReadOnly | None = None
+        self._source: Source | None = None
         self._db_identity: Identity | None = None
         self._context: Context | None = None
 
     def identity(self) -> Identity | None:
         return identify(self.path)
 
+    async def watch(self, every: float) -> None:
+        """Until cancelled: when a new snapshot appears and the page was viewed lately (or at
+        start), compute the overview's default panels before anyone asks."""
+        while True:
+            ident = self.identity()
+            if (ident is not None and ident != self._warmed
+                    and time.monotonic() - self.viewed < WARM_WHILE_VIEWED):
+                self._warmed = ident
+                viewed = self.viewed
+                try:
+                    await self.panels(OVERVIEW, Filters())
+                except Missing as exc:
+                    log.info("not warmed: %s", exc)
+                self.viewed = viewed  # warming is not viewing
+            await asyncio.sleep(every)
+
     async def panels(self, names: Sequence[str], f: Filters) -> tuple[Identity, dict[str, Json]]:
         """Each named panel for the filters `f`, all of one snapshot (Missing if none)."""
+        self.viewed = time.monotonic()
         for _ in range(5):  # a new snapshot landing mid-request: start over on it
             ident = self.identity()
             if ident is None:
@@ -144,6 +190,9 @@ class Reader:
     async def close(self) -> None:
         if self._idle is not None:
             self._idle.cancel()
+        db = self._db
+        if db is not None:  # a stop must not wait for a long query: cut it short
+            db.interrupt()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown()
 
@@ -184,7 +233,7 @@ class Reader:
             except StoreError as exc:  # not a DuckDB file, or one of a newer DuckDB
                 raise Missing(f"cannot open {self.path}: {one_line(exc)}") from None
             if identify(self.path) == before:
-                self._db, self._db_identity = db, before
+                self._db, self._db_identity, self._source = db, before, Source(db)
                 log.info("opened snapshot %s (%s)", self.path, before.version)
                 return before
             db.close()
@@ -194,26 +243,26 @@ class Reader:
         if self._db is not None:
             self._db.close()
             self._db, self._db_identity, self._context = None, None, None
+            self._source = None
 
     def _context_of(self, ident: Identity) -> tuple[Identity, Context]:
         opened = self._open(ident)
         if self._context is None:
-            assert self._db is not None
-            db = self._db
-            self._context = context(lambda sql, params: db.query(sql, params))
+            assert self._source is not None
+            self._context = context(self._source)
         return opened, self._context
 
     def _compute(self, ident: Identity, names: Sequence[str], f: Filters
                  ) -> tuple[Identity, dict[str, Json]]:
         opened, ctx = self._context_of(ident)
-        assert self._db is not None
-        db = self._db
+        assert self._source is not None
+        source = self._source
         out = {}
         for name in names:
             panel = PANELS[name]
             started = time.perf_counter()
             try:
-                body = panel.build(lambda sql, params: db.query(sql, params), f, ctx)
+                body = panel.build(source, f, ctx)
             except StoreError as exc:  # a file from other code (an old schema), a bad file
                 log.error("panel %s failed on %s: %s", name, self.path, one_line(exc))
                 body = {"error": f"cannot compute this panel: {one_line(exc)}"}

@@ -115,6 +115,15 @@
       dl.append(d);
     }
     const fig = s.querySelector(".figure");
+    if (p.figure && p.clickable) {
+      // The chosen course's bar stands out (the server sends the same figure for every
+      // course, so a click costs it nothing).
+      const chosen = params().get("course");
+      for (const trace of p.figure.data) {
+        trace.marker = {...trace.marker, color: (trace.customdata || []).map(
+          (key) => key === chosen ? "#f59e0b" : trace.marker.color)};
+      }
+    }
     if (p.figure) {
       Plotly.react(fig, p.figure.data, p.figure.layout,
                    {displayModeBar: false, responsive: true});
