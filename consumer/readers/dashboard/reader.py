@@ -33,6 +33,7 @@ CACHE_ENTRIES = 512  # panels x filter sets kept for the current snapshot
 OVERVIEW = ("header", "courses", "funnel_between", "ordered_funnel", "engagement",
             "stickiness", "retention")
 WARM_WHILE_VIEWED = 900.0
+WARM_VIEWS = ("engagement_daily",)
 IDLE_CLOSE_SECONDS = 60.0  # an unused connection is closed: it holds the file and its memory
 
 
@@ -122,13 +123,17 @@ class Reader:
                 viewed = self.viewed
                 try:
                     await self.panels(OVERVIEW, Filters())
+                    # What a course click reads beyond its own rows: per-course engagement.
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._executor, self._copy_views, ident, WARM_VIEWS)
                 except Missing as exc:
                     log.info("not warmed: %s", exc)
                 self.viewed = viewed  # warming is not viewing
             await asyncio.sleep(every)
 
     async def panels(self, names: Sequence[str], f: Filters) -> tuple[Identity, dict[str, Json]]:
-        """Each named panel for the filters `f`, all of one snapshot (Missing if none)."""
+        """Each named panel for the filters `f`, all of one snapshot (Missing if none). A
+        panel computed for this call (not taken from the cache) says so (`computed`)."""
         self.viewed = time.monotonic()
         for _ in range(5):  # a new snapshot landing mid-request: start over on it
             ident = self.identity()
@@ -165,6 +170,8 @@ class Reader:
                     if got_ident == ident:
                         self._store(keys[name], results[name])
                     fut.set_result(results[name])
+                    waits[name] = loop.create_future()  # this call's copy says it computed
+                    waits[name].set_result({**results[name], "computed": True})
                 self._schedule_idle_close()
                 if got_ident != ident:
                     continue
@@ -270,6 +277,12 @@ class Reader:
             out[name] = {"title": panel.title, **body,
                          "seconds": round(time.perf_counter() - started, 3)}
         return opened, out
+
+    def _copy_views(self, ident: Identity, views: Sequence[str]) -> None:
+        self._open(ident)
+        assert self._source is not None
+        for name in views:
+            self._source.view(name)
 
     def _rows(self, sql: str, params: dict[str, Any], ident: Identity) -> Rows:
         self._open(ident)
