@@ -132,10 +132,10 @@ def dashboard(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
                 stream.close()
 
 
-def ready(page: Any) -> None:
+def ready(page: Any, timeout: float = 30) -> None:
     """Wait until the page has drawn every panel of its tab (no eval: the page's CSP
     forbids it, and Playwright's wait_for_function needs it)."""
-    page.wait_for_selector("body[data-state=ready]", state="attached", timeout=30_000)
+    page.wait_for_selector("body[data-state=ready]", state="attached", timeout=timeout * 1000)
 
 
 def screenshots(out: Path) -> None:

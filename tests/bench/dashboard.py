@@ -41,6 +41,9 @@ from tests.browser import dashboard, launch, ready
 from tests.test_journeys import load
 
 
+LIMIT = 600  # seconds a render may take before the run gives up (a loaded machine, 10M)
+
+
 def demo_snapshot(directory: Path, learners: int) -> Path:
     store = Store(directory / "learnstream.duckdb")
     load(store, journeys(learners, SEED))
@@ -99,7 +102,7 @@ def measure(snapshot: Path) -> dict[str, Any]:
         weighed = Weighed(page)
         started = time.perf_counter()
         page.goto(url)
-        ready(page)
+        ready(page, LIMIT)
         out["first_render_s"] = round(time.perf_counter() - started, 3)
         out["page_weight_bytes"] = weighed.bytes
         out["first_render_duckdb_s"] = round(sum(weighed.panels.values()), 3)
@@ -112,8 +115,8 @@ def measure(snapshot: Path) -> dict[str, Any]:
             weighed.panels = {}
             started = time.perf_counter()
             page.select_option("select[name=course]", course)
-            page.wait_for_url(lambda u, c=course: "course=" in u)
-            ready(page)
+            page.wait_for_url(lambda u, c=course: "course=" in u, timeout=LIMIT * 1000)
+            ready(page, LIMIT)
             changes.append((round(time.perf_counter() - started, 3),
                             round(sum(weighed.panels.values()), 3)))
         out["filter_change_s"] = [c[0] for c in changes]
@@ -121,7 +124,7 @@ def measure(snapshot: Path) -> dict[str, Any]:
         again = browser.new_page(viewport={"width": 1280, "height": 900})
         started = time.perf_counter()
         again.goto(url)
-        ready(again)
+        ready(again, LIMIT)
         out["cached_render_s"] = round(time.perf_counter() - started, 3)
         browser.close()
     return out
