@@ -40,7 +40,6 @@ from tests.bench.views import generate
 from tests.browser import dashboard, launch, ready
 from tests.test_journeys import load
 
-
 LIMIT = 600  # seconds a render may take before the run gives up (a loaded machine, 10M)
 
 
