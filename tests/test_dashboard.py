@@ -243,6 +243,20 @@ def test_a_non_loopback_bind_without_a_token_refuses_to_start(host, tmp_path):
                                     "without a token: set LEARNSTREAM_DASHBOARD_TOKEN")
 
 
+def test_the_learnstream_command_runs_it(tmp_path):
+    cli = [sys.executable, "-c", "from consumer.cli import main; main()", "dashboard"]
+    helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0
+    for flag in ("--data-dir", "--snapshot", "--host", "--port", "--dashboard-token",
+                 "--dashboard-refresh"):
+        assert flag in helped.stdout
+    refused = subprocess.run([*cli, "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in os.environ.items()
+                                  if k != "LEARNSTREAM_DASHBOARD_TOKEN"})
+    assert refused.returncode == 2 and "LEARNSTREAM_DASHBOARD_TOKEN" in refused.stderr
+
+
 def test_with_a_token_it_listens_beyond_loopback_and_asks_for_it(snapshots):
     with dashboard("--host", "0.0.0.0", "--snapshot", str(snapshots[0]),
                    env={"LEARNSTREAM_DASHBOARD_TOKEN": "t0ken"}) as url:
