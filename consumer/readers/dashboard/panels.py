@@ -32,6 +32,10 @@ class Query(Protocol):
         """A name to read view `name` by, computed once per snapshot however many panels
         and filter sets read it (a course click slices it instead of recomputing it)."""
 
+    def call(self, macro: str, *args: Any) -> str:
+        """The same for table macro `macro(*args)`: its rows for every course, computed once
+        per snapshot and arguments; the course filters then only pick rows."""
+
 Json = dict[str, Any]
 DEFAULT_DAYS = 90  # the range when none is given: a quarter up to the newest event
 IDLE_SECONDS = 60  # a snapshot older than this: no events arrived since (not a failure)
@@ -196,8 +200,8 @@ def funnel_between(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     where, params = courses_where(f)
     sums = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in FUNNEL_STEPS)
-    _, rows = q(f"select {sums} from course_funnel_between($start, $stop) "
-                      f"where {where}", {**params, "start": w.start, "stop": w.stop})
+    _, rows = q(f"select {sums} from {q.call('course_funnel_between', w.start, w.stop)} "
+                f"where {where}", params)
     values = list(rows[0])
     return {"figure": figure([{"type": "funnel", "y": FUNNEL_STEPS, "x": values,
                                "textinfo": "value+percent initial",
@@ -215,9 +219,8 @@ def ordered_funnel(q: Query, f: Filters, ctx: Context) -> Json:
     columns, rows = q(f"""
         select step_number, step, sum(reached)::bigint as reached,
                sum(in_window)::bigint as in_window, sum(dropped)::bigint as dropped
-        from ordered_funnel($window_days, $as_of) where {where}
-        group by all order by step_number""",
-                      {**params, "window_days": f.window_days, "as_of": w.as_of})
+        from {q.call("ordered_funnel", f.window_days, w.as_of)} where {where}
+        group by all order by step_number""", params)
     steps = [r[1] for r in rows]
     data = [{"type": "bar", "name": name, "x": steps, "y": [r[i] for r in rows],
              "marker": {"color": colour}}
@@ -377,26 +380,34 @@ def time_to_complete(q: Query, f: Filters, ctx: Context) -> Json:
 
 AT_RISK = """select a.learner_key, a.course_key, n.course_name,
                     a.last_activity_at, a.days_inactive
-             from at_risk($as_of, $min_days) a left join course_names n using (course_key)
+             from {rows} a left join {names} n using (course_key)
              where {where}
              order by a.days_inactive desc, a.learner_key, a.course_key"""
 
 
-def at_risk_query(f: Filters, ctx: Context) -> tuple[str, dict[str, Any]]:
-    """The at-risk rows of the filters (the panel and the CSV download)."""
+def at_risk_query(f: Filters, ctx: Context, q: Query | None = None
+                  ) -> tuple[str, dict[str, Any]]:
+    """The at-risk rows of the filters: for the panel, from `q`'s copies (the macro's rows
+    of every course, once per as_of and min_days); for the CSV, the macro itself."""
     where, params = courses_where(f, "a.course_key")
-    return AT_RISK.format(where=where), {**params, "as_of": window(f, ctx).as_of,
-                                         "min_days": f.min_days}
+    as_of = window(f, ctx).as_of
+    if q is not None:
+        sql = AT_RISK.format(rows=q.call("at_risk", as_of, f.min_days),
+                             names=q.view("course_names"), where=where)
+        return sql, params
+    sql = AT_RISK.format(rows="at_risk($as_of, $min_days)", names="course_names", where=where)
+    return sql, {**params, "as_of": as_of, "min_days": f.min_days}
 
 
 def at_risk(q: Query, f: Filters, ctx: Context) -> Json:
     """at_risk(as_of, min_days) of the chosen courses."""
-    sql, params = at_risk_query(f, ctx)
+    sql, params = at_risk_query(f, ctx, q)
     columns, rows = q(sql, params)
+    as_of = window(f, ctx).as_of
     return {"table": table(columns, rows), "numbers": [["learners at risk", len(rows)]],
             "csv": True,
             "note": f"Not done with the course and inactive for at least {f.min_days} days "
-                    f"at {params['as_of']:%Y-%m-%d %H:%M %Z} ({scope(f)}). Learner keys are "
+                    f"at {as_of:%Y-%m-%d %H:%M %Z} ({scope(f)}). Learner keys are "
                     "e-mails: personal data."}
 
 

@@ -78,6 +78,7 @@ class Source:
     def __init__(self, db: ReadOnly) -> None:
         self._db = db
         self._copied: set[str] = set()
+        self._calls: dict[tuple[Any, ...], str] = {}
 
     def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
         return self._db.query(sql, params)
@@ -89,6 +90,18 @@ class Source:
             self._db.query(f"create temp table _copy_{name} as select * from {name}")
             self._copied.add(name)
         return f"_copy_{name}"
+
+    def call(self, macro: str, *args: Any) -> str:
+        if not re.fullmatch(r"[a-z_]+", macro):
+            raise ValueError(f"not a macro name: {macro!r}")
+        key = (macro, *args)
+        if key not in self._calls:
+            name = f"_call_{len(self._calls)}"
+            params = {f"a{i}": a for i, a in enumerate(args)}
+            self._db.query(f"create temp table {name} as select * from "
+                           f"{macro}({', '.join('$' + p for p in params)})", params)
+            self._calls[key] = name
+        return self._calls[key]
 
 
 class Reader:
