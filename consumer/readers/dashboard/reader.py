@@ -121,6 +121,7 @@ class Reader:
         self._source: Source | None = None
         self._db_identity: Identity | None = None
         self._context: Context | None = None
+        self._used = time.monotonic()  # when the connection last finished a job
 
     def identity(self) -> Identity | None:
         return identify(self.path)
@@ -231,8 +232,8 @@ class Reader:
         if self._idle is not None:
             self._idle.cancel()
         loop = asyncio.get_running_loop()
-        self._idle = loop.call_later(IDLE_CLOSE_SECONDS,
-                                     lambda: loop.run_in_executor(self._executor, self._close))
+        self._idle = loop.call_later(
+            IDLE_CLOSE_SECONDS, lambda: loop.run_in_executor(self._executor, self._close_idle))
 
     # --- the owner thread ---
 
@@ -258,6 +259,12 @@ class Reader:
                 return before
             db.close()
         raise Missing(f"the snapshot at {self.path} keeps changing; try again")
+
+    def _close_idle(self) -> None:
+        # Queued behind any work in hand: close only if nothing ran for the whole while
+        # (closing drops the copies, which a long computation just made).
+        if time.monotonic() - self._used >= IDLE_CLOSE_SECONDS:
+            self._close()
 
     def _close(self) -> None:
         if self._db is not None:
@@ -289,6 +296,7 @@ class Reader:
             self.queries += 1
             out[name] = {"title": panel.title, **body,
                          "seconds": round(time.perf_counter() - started, 3)}
+        self._used = time.monotonic()
         return opened, out
 
     def _copy_views(self, ident: Identity, views: Sequence[str]) -> None:
@@ -296,8 +304,11 @@ class Reader:
         assert self._source is not None
         for name in views:
             self._source.view(name)
+        self._used = time.monotonic()
 
     def _rows(self, sql: str, params: dict[str, Any], ident: Identity) -> Rows:
         self._open(ident)
         assert self._db is not None
-        return self._db.query(sql, params)[1]
+        rows = self._db.query(sql, params)[1]
+        self._used = time.monotonic()
+        return rows
