@@ -15,6 +15,7 @@ from consumer import logs, metrics
 from consumer.ops import check, launcher, repair
 from consumer.ops.broker import EmbeddedBroker
 from consumer.readers import export, query, report
+from consumer.readers.dashboard import main as dashboard
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
-        "dashboard": dashboard_main, "check": check.main}
+        "dashboard": dashboard.main, "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -87,13 +88,6 @@ def bench_main(argv: Sequence[str]) -> None:
 def demo_main(argv: Sequence[str]) -> None:
     """`learnstream demo` (its own module: it signs and posts like a platform)."""
     from consumer.ops.demo import demo_main as run
-
-    run(argv)
-
-
-def dashboard_main(argv: Sequence[str]) -> None:
-    """`learnstream dashboard`: the page of charts over the snapshot."""
-    from consumer.readers.dashboard.main import main as run
 
     run(argv)
 

@@ -32,3 +32,6 @@ HELP = {
     "dashboard_refresh": "seconds between the page's checks for a newer snapshot",
     "check_timeout": "seconds `check` waits for the broker",
 }
+# What a patterned or enumerated field expects, in words (msgspec would show the regex).
+EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
+            "log_format": "text or json", "memory_limit": "a size such as 512MB or 2GiB"}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from consumer.help import HELP
+from consumer.help import EXPECTED, HELP
 
 # Finite and at most a day: inf would pass a lower bound, then crash or stall a timer.
 Timeout = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
@@ -25,9 +25,6 @@ SNAPSHOT_FILE = "analytics.duckdb"
 LogLevel = Annotated[str, msgspec.Meta(pattern=r"(?i)^(debug|info|warning|error)$")]
 LogFormat = Literal["text", "json"]
 Dir = Annotated[str, msgspec.Meta(min_length=1)]
-# What a patterned or enumerated field expects, in words (msgspec would show the regex).
-EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
-            "log_format": "text or json", "memory_limit": "a size such as 512MB or 2GiB"}
 
 
 class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,23 +114,15 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
 
 
-class DashboardSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """`learnstream dashboard`: the page of charts over the snapshot."""
+class DashboardSettings(ReaderSettings, frozen=True, kw_only=True):
+    """`learnstream dashboard`: charts over the snapshot (loopback by default: e-mails)."""
 
-    data_dir: Dir = "./data"
-    snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
-    # Loopback by default: at-risk tables show learners' e-mails.
     dashboard_host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
     dashboard_port: Port = 8050
     dashboard_token: str = ""  # required to listen on anything but loopback
     dashboard_refresh: Timeout = 5.0  # how often the page asks whether a newer snapshot exists
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
-
-    @property
-    def snapshot_path(self) -> Path:
-        """The snapshot file to read."""
-        return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
 
 
 class DemoSettings(LauncherSettings, frozen=True, kw_only=True):
@@ -149,12 +138,10 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Flags whose name differs from the field (the variable keeps the field's name).
-FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"},
-                                            "dashboard_port": {DashboardSettings: "--port"},
-                                            "dashboard_host": {DashboardSettings: "--host"}}
+FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}, **{
+    f"dashboard_{x}": {DashboardSettings: f"--{x}"} for x in ("port", "host")}}
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
-              CheckSettings, ReaderSettings, DashboardSettings)
+S = TypeVar("S", bound=msgspec.Struct)  # one of the settings Structs above
 
 
 def env_name(field: str) -> str:

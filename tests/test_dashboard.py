@@ -22,7 +22,8 @@ import msgspec
 import pytest
 
 from consumer.journeys import journeys
-from consumer.readers.dashboard.app import CSP, READER, create_app, is_loopback
+from consumer.readers.dashboard.access import CSP, is_loopback
+from consumer.readers.dashboard.app import READER, create_app
 from consumer.readers.dashboard.filters import BadParameter, Filters, parse
 from consumer.readers.dashboard.panels import PANELS
 from consumer.readers.dashboard.reader import OVERVIEW, Reader

@@ -7,128 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import gzip
-import hashlib
-import hmac
-import importlib.resources
 import io
-import ipaddress
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import NamedTuple
+from collections.abc import AsyncIterator
 
 import msgspec
 from aiohttp import web
 
+from consumer.readers.dashboard.access import SETTINGS, guard
+from consumer.readers.dashboard.assets import Asset, load_assets, send
+from consumer.readers.dashboard.details import at_risk_query
 from consumer.readers.dashboard.filters import BadParameter, parse
-from consumer.readers.dashboard.panels import PANELS, at_risk_query
-from consumer.readers.dashboard.reader import Missing, Reader, missing_message
+from consumer.readers.dashboard.panels import PANELS
+from consumer.readers.dashboard.reader import Reader
+from consumer.readers.dashboard.source import Missing, missing_message
 from consumer.settings import DashboardSettings
 
 log = logging.getLogger(__name__)
-SETTINGS = web.AppKey("settings", DashboardSettings)
 READER = web.AppKey("reader", Reader)
-COOKIE = "learnstream_dashboard"
-# Inline styles: plotly sets style attributes on what it draws. Nothing else is allowed
-# but this origin: an injected tag could neither run nor call out.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Asset(NamedTuple):
-    """A static file, with its gzip form (plotly.min.js is 4.8 MB, 1.4 MB gzipped) and a
-    content hash for its URL, so browsers may cache it for good."""
-
-    body: bytes
-    gzipped: bytes
-    content_type: str
-    digest: str
-
-
 ASSETS = web.AppKey("assets", dict[str, Asset])
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
-
-
-def refusal(settings: DashboardSettings) -> str | None:
-    """Why the dashboard must not start, or None: beyond loopback it needs a token (at-risk
-    tables show learners' e-mails)."""
-    if not is_loopback(settings.dashboard_host) and not settings.dashboard_token:
-        return (f"refusing to listen on {settings.dashboard_host} without a token: set "
-                "LEARNSTREAM_DASHBOARD_TOKEN (the page shows learners' e-mails), or keep "
-                "--host 127.0.0.1")
-    return None
-
-
-def _same(given: str, token: str) -> bool:
-    """Constant-time comparison (bytes: compare_digest refuses non-ASCII str)."""
-    return hmac.compare_digest(given.encode(), token.encode())
-
-
-@web.middleware
-async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The token rule, then headers that keep the page to itself."""
-    token = request.app[SETTINGS].dashboard_token
-    if token:
-        given = request.query.get("token")
-        if given is not None:
-            if not _same(given, token):
-                return web.Response(status=401, text="wrong token\n")
-            # Into an HttpOnly cookie, and out of the address bar (and of links, history).
-            rest = [(k, v) for k, v in request.query.items() if k != "token"]
-            moved = web.Response(status=303, headers={
-                "Location": str(request.rel_url.with_query(rest))})
-            moved.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
-            return moved
-        bearer = request.headers.get("Authorization", "")
-        scheme, _, value = bearer.partition(" ")
-        if not (scheme.lower() == "bearer" and _same(value.strip(), token)) and not _same(
-                request.cookies.get(COOKIE, ""), token):
-            return web.Response(status=401, text="token required: open the dashboard's URL "
-                                "with ?token=... once, or send Authorization: Bearer ...\n")
-    response = await handler(request)
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _asset(name: str, body: bytes) -> Asset:
-    kind = {"js": "text/javascript", "css": "text/css", "html": "text/html"}[
-        name.rsplit(".", 1)[1]]
-    return Asset(body, gzip.compress(body, 6, mtime=0), f"{kind}; charset=utf-8",
-                 hashlib.sha256(body).hexdigest()[:16])
-
-
-def load_assets() -> dict[str, Asset]:
-    """The page's files and plotly.min.js of the installed plotly wheel."""
-    static = importlib.resources.files("consumer.readers.dashboard") / "static"
-    plotly = importlib.resources.files("plotly") / "package_data" / "plotly.min.js"
-    files = {name: (static / name).read_bytes()
-             for name in ("index.html", "dashboard.js", "dashboard.css")}
-    files["plotly.min.js"] = plotly.read_bytes()
-    return {name: _asset(name, body) for name, body in files.items()}
-
-
-def _send(request: web.Request, asset: Asset, cache: str) -> web.Response:
-    gz = "gzip" in request.headers.get("Accept-Encoding", "")
-    response = web.Response(body=asset.gzipped if gz else asset.body,
-                            headers={"Content-Type": asset.content_type,
-                                     "Cache-Control": cache, "Vary": "Accept-Encoding",
-                                     "ETag": f'"{asset.digest}"'})
-    if gz:
-        response.headers["Content-Encoding"] = "gzip"
-    return response
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -163,7 +60,7 @@ async def static(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     if request.headers.get("If-None-Match") == f'"{asset.digest}"':
         return web.Response(status=304)
-    return _send(request, asset, "public, max-age=31536000, immutable"
+    return send(request, asset, "public, max-age=31536000, immutable"
                  if request.query.get("v") == asset.digest else "no-cache")
 
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from consumer import logs
-from consumer.readers.dashboard.app import create_app, refusal
+from consumer.readers.dashboard.access import refusal
+from consumer.readers.dashboard.app import create_app
 from consumer.settings import DashboardSettings, load
 
 PROG = "learnstream dashboard"
