@@ -156,8 +156,9 @@ def stickiness(q: Query, f: Filters, ctx: Context) -> Json:
     else:
         ratio = q(f"""select day, stickiness from {q.view("engagement_daily_all")}
                      where day between $first and $last order by day""", days)[1]
-    columns, spread = q("""select active_days_30d, count(*) as learners from stickiness
-                           group by all order by 1""", {})
+    # All courses whatever the filter: copied once, so a course click does not recount it.
+    columns, spread = q(f"""select active_days_30d, count(*) as learners
+                            from {q.view("stickiness")} group by all order by 1""", {})
     data = [{"type": "scatter", "mode": "lines", "name": "DAU / MAU", "x": [r[0] for r in ratio],
              "y": [r[1] for r in ratio], "line": {"color": COLOURS[4]}},
             {"type": "bar", "name": "learners by active days in the last 30 (all courses)",
