@@ -15,6 +15,7 @@ from consumer import metrics
 from consumer.ops import check, launcher, repair
 from consumer.ops.broker import EmbeddedBroker
 from consumer.readers import export, query, report
+from consumer.readers.dashboard import main as dashboard
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
@@ -25,9 +26,11 @@ from ingest import logs
 USAGE = """usage: learnstream COMMAND [options]
 
 commands:
-  up        broker (embedded unless --bootstrap), receiver and consumer; Ctrl-C stops all
+  up        broker (embedded unless --bootstrap), receiver, consumer and dashboard;
+            Ctrl-C stops all
   demo      `up` on temporary ports, post a simulated run of learners' webhooks, print
-            what landed and the course funnel, stop
+            what landed and the course funnel, stop (--serve: keep it and the dashboard
+            up until Ctrl-C)
   ingest    the webhook receiver alone
   consume   the consumer alone (Kafka -> DuckDB)
   broker    the embedded development broker alone (memory only)
@@ -38,6 +41,8 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  dashboard funnels, engagement, retention, at-risk learners and data quality as a page of
+            charts over the snapshot (http://127.0.0.1:8050/)
   check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
   bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
@@ -71,7 +76,8 @@ def _dispatch(argv: Sequence[str] | None) -> None:
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main, "replay-dead-letters": replay_main,
-        "report": report.main, "sql": query.main, "export": export.main, "check": check.main}
+        "report": report.main, "sql": query.main, "export": export.main,
+        "dashboard": dashboard.main, "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -193,7 +199,7 @@ def up_main(argv: Sequence[str]) -> None:
     stack = launcher.Stack(settings)
     try:
         asyncio.run(launcher.run_until_signal(stack, lambda s: print(
-            f"ready: {s.url}\nsnapshot for readers: {launcher.snapshot_path(settings)}",
-            flush=True)))
+            f"ready: {s.url}\nsnapshot for readers: {launcher.snapshot_path(settings)}"
+            + (f"\ndashboard: {s.dashboard_url}" if s.dashboard_url else ""), flush=True)))
     except launcher.ChildFailed as exc:
         sys.exit(f"learnstream up: {exc}")

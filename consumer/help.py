@@ -28,5 +28,9 @@ HELP = {
     "learners": "simulated learners whose webhooks the demo posts",
     "log_format": "text (for people) or json (one object per line, for log shippers)",
     "metrics_port": "port of the consumer's GET /metrics (Prometheus); 0 = off",
+    "dashboard_host": "address the dashboard listens on; not loopback: a token is required",
+    "dashboard_port": "dashboard port",
+    "dashboard_token": "token the dashboard asks for (bearer, or once as ?token=, then a cookie)",
+    "dashboard_refresh": "seconds between the page's checks for a newer snapshot",
     "check_timeout": "seconds `check` waits for the broker",
 }

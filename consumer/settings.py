@@ -94,6 +94,7 @@ class LauncherSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat = "text"
     # Off by default: the stack is for development, and a fixed port would collide.
     metrics_port: Port = 0
+    dashboard_port: Port = 8050  # 0 = no dashboard
 
 
 class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,6 +121,17 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.snapshot) if self.snapshot else Path(self.data_dir) / SNAPSHOT_FILE
 
 
+class DashboardSettings(ReaderSettings, frozen=True, kw_only=True):
+    """`learnstream dashboard`: charts over the snapshot (loopback by default: e-mails)."""
+
+    dashboard_host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
+    dashboard_port: Port = 8050
+    dashboard_token: str = ""  # required to listen on anything but loopback
+    dashboard_refresh: Timeout = 5.0  # how often the page asks whether a newer snapshot exists
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+
+
 class DemoSettings(LauncherSettings, frozen=True, kw_only=True):
     """`learnstream demo`: `up` on temporary ports, fed a journey simulator run."""
 
@@ -133,10 +145,10 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Flags whose name differs from the field (the variable keeps the field's name).
-FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}}
+FLAG_ALIASES: dict[str, dict[type, str]] = {"broker_port": {BrokerSettings: "--port"}, **{
+    f"dashboard_{x}": {DashboardSettings: f"--{x}"} for x in ("port", "host")}}
 
-S = TypeVar("S", ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
-              CheckSettings, ReaderSettings)
+S = TypeVar("S", bound=msgspec.Struct)  # one of the settings Structs above
 
 
 def load(cls: type[S], argv: Sequence[str], prog: str,

@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from aiokafka import AIOKafkaConsumer
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.settings import ConsumerSettings
@@ -198,3 +200,19 @@ def lesson_event(run: str, i: int) -> bytes:
     body["data"]["student"]["email"] = f"learner{i % 101}@example.com"
     body["data"]["lesson"]["id"] = f"lesson-{i % 37}"
     return json.dumps(body).encode()
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -> list:
+    """Up to `count` records of `topic`, from its start, waiting at most `wait` seconds."""
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                              enable_auto_commit=False)
+    await reader.start()
+    try:
+        records: list = []
+        deadline = time.monotonic() + wait
+        while len(records) < count and time.monotonic() < deadline:
+            for msgs in (await reader.getmany(timeout_ms=200)).values():
+                records.extend(msgs)
+        return records
+    finally:
+        await reader.stop()

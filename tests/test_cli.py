@@ -91,9 +91,16 @@ def test_up_serves_until_a_signal_then_stops_every_part_cleanly(tmp_path, sig):
     port = free_port()
     body = fixture("nutror/module_completed")
     path, headers = signed("eduzz", body)
+    dashboard = free_port()
     with started([*CLI, "up", "--data-dir", str(tmp_path), "--http-port", str(port),
-                  "--broker-port", str(free_port())],
+                  "--broker-port", str(free_port()), "--dashboard-port", str(dashboard)],
                  f"ready: http://127.0.0.1:{port}\n", env=SECRETS) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("snapshot for readers: ")
+        assert proc.stdout.readline() == f"dashboard: http://127.0.0.1:{dashboard}/\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/api/version",
+                                    timeout=10) as resp:
+            assert resp.status == 200
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body,
                                          headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=10) as resp:
@@ -104,8 +111,9 @@ def test_up_serves_until_a_signal_then_stops_every_part_cleanly(tmp_path, sig):
     assert db.execute("select event_uid, action from learning_events").fetchall() == [
         ("eduzz:lnzj8tmh47nblaxdbr8y0vdh", "module_completed")]
     db.close()
-    with pytest.raises(OSError):  # nothing is left listening
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    for listening in (f"{port}/healthz", f"{dashboard}/api/version"):
+        with pytest.raises(OSError):  # nothing is left listening
+            urllib.request.urlopen(f"http://127.0.0.1:{listening}", timeout=2)
 
 
 def test_killed_launcher_leaves_no_process_behind(tmp_path):

@@ -14,6 +14,7 @@ from consumer.settings import (
     BrokerSettings,
     CheckSettings,
     ConsumerSettings,
+    DashboardSettings,
     DemoSettings,
     LauncherSettings,
     ReaderSettings,
@@ -24,7 +25,7 @@ from ingest.settings import IngestSettings
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, DemoSettings, BrokerSettings,
-           CheckSettings, ReaderSettings]
+           CheckSettings, ReaderSettings, DashboardSettings]
 
 
 def config_table() -> dict[str, list[str]]:

@@ -15,8 +15,7 @@ import aiohttp
 import pytest
 
 from consumer.worker import ensure_topic
-from tests.conftest import fixture, post, serving, signed
-from tests.test_receiver import read_topic, settings_for
+from tests.conftest import fixture, post, read_topic, serving, settings_for, signed
 
 
 async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes]:

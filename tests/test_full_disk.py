@@ -29,7 +29,7 @@ from consumer.store import Error as StoreError
 from consumer.store import Store, read
 from consumer.worker import ensure_topic
 from tests.conftest import fixture, logged_process
-from tests.test_store import batch_of, learn, raw
+from tests.support.rows import batch_of, learn, raw
 
 SIZE_MB = 24
 

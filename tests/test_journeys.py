@@ -20,15 +20,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from consumer.journeys import Delivery, identity, journeys, messages, shuffled
-from consumer.journeys.events import ZONE
-from consumer.rows import Batch
-from consumer.sources.decoder import Decoder
+from consumer.journeys import Delivery, identity, journeys, shuffled
 from consumer.store import Store
 from tests.conftest import FIXTURES, post
 from tests.support.oracle import Answer, expected
+from tests.support.simulated import SMALL, load
 
-SMALL = (30, 5)  # learners, seed: a run in which every view and macro has rows
 LARGE = (4800, 11)  # about 110k deliveries
 Query = Callable[[str], Sequence[tuple[Any, ...]]]
 
@@ -53,18 +50,6 @@ def assert_views(query: Query, answers: Sequence[Answer]) -> None:
         only_oracle = [r for r in want if r not in got][:5]
         assert got == want, (f"{a.relation}: {len(got)} rows, expected {len(want)}; "
                              f"only in DuckDB {only_db}; only expected {only_oracle}")
-
-
-def load(store: Store, ds: Sequence[Delivery], batch_size: int = 10_000) -> None:
-    """Decode and store `ds` as the consumer would, in batches, without Kafka."""
-    decoder = Decoder({"eduzz": ZONE, "toolzz": ZONE})
-    batch = Batch()
-    for m in messages(ds):
-        batch.add(m.partition, m.offset, decoder.decode(m))
-        if batch.messages >= batch_size:
-            store.write(batch, "sim")
-            batch = Batch()
-    store.write(batch, "sim")
 
 
 def rows_of(store: Store) -> Query:

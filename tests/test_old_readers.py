@@ -20,7 +20,7 @@ from consumer.journeys import journeys
 from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
 from tests.support.oracle import expected
-from tests.test_journeys import SMALL, load
+from tests.support.simulated import SMALL, load
 
 DUCKDB_1 = "1.5.6"  # the newest 1.x on PyPI when this was written
 NOW = {"snapshot_info": "age_seconds"}  # columns computed from now()

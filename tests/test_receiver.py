@@ -7,27 +7,21 @@ import time
 from datetime import datetime
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from ingest.settings import IngestSettings
-from tests.conftest import SECRET, TOKEN, fixture, post, serving, settings_for, signed, wait_ready
-
-
-async def read_topic(bootstrap: str, topic: str, count: int, wait: float = 20) -> list:
-    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                              enable_auto_commit=False)
-    await reader.start()
-    try:
-        records: list = []
-        deadline = time.monotonic() + wait
-        while len(records) < count and time.monotonic() < deadline:
-            for msgs in (await reader.getmany(timeout_ms=200)).values():
-                records.extend(msgs)
-        return records
-    finally:
-        await reader.stop()
+from tests.conftest import (
+    SECRET,
+    TOKEN,
+    fixture,
+    post,
+    read_topic,
+    serving,
+    settings_for,
+    signed,
+    wait_ready,
+)
 
 
 async def test_body_is_published_unchanged_with_headers_and_learner_key(receiver, broker, topic):

@@ -11,6 +11,7 @@ from consumer.settings import (
     BrokerSettings,
     CheckSettings,
     ConsumerSettings,
+    DashboardSettings,
     LauncherSettings,
     ReaderSettings,
 )
@@ -28,14 +29,14 @@ BAD = {
     "poll_timeout_ms": "0", "drain_timeout": "-1", "session_timeout_ms": "10",
     "store_retries": "-1", "eduzz_zone": "Mars/Olympus", "toolzz_zone": "Nowhere/Special",
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
-    "snapshot_interval": "-1", "memory_limit": "lots",
-    "free_space_warning": "plenty",
+    "snapshot_interval": "-1", "memory_limit": "lots", "free_space_warning": "plenty",
+    "dashboard_port": "65536", "dashboard_host": "", "dashboard_refresh": "0",
 }
 # Any string is a valid secret or token: there is no bad value to refuse.
 # A snapshot path may be empty (the default place) or any path.
-FREE_FORM = {"eduzz_secrets", "toolzz_token", "snapshot"}
+FREE_FORM = {"eduzz_secrets", "toolzz_token", "snapshot", "dashboard_token"}
 STRUCTS = [IngestSettings, ConsumerSettings, LauncherSettings, BrokerSettings, CheckSettings,
-           ReaderSettings]
+           ReaderSettings, DashboardSettings]
 CASES = [(cls, f.name) for cls in STRUCTS for f in msgspec.structs.fields(cls)
          if f.name not in FREE_FORM]
 

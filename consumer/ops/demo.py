@@ -4,6 +4,7 @@ as the platforms sign them; then what landed in DuckDB and the course funnel, pr
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import secrets
@@ -22,16 +23,22 @@ from consumer import store
 from consumer.journeys import Delivery, identity, journeys
 from consumer.ops import launcher
 from consumer.ops.broker import free_port
-from consumer.settings import SNAPSHOT_FILE, DemoSettings, load
+from consumer.settings import SNAPSHOT_FILE, DemoSettings, load_with_args
 from ingest import logs
 from ingest.signature import eduzz_signature
 
 SEED = 2024  # the same run every time
 LANES = 8  # webhooks posted at once
 
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--serve", action="store_true",
+                        help="after posting, keep the stack and the dashboard up until Ctrl-C")
+
+
 def demo_main(argv: Sequence[str]) -> None:
-    """`learnstream demo`: start, post a simulated run, stop, print the tables and the funnel."""
-    given = load(DemoSettings, argv, "learnstream demo")
+    """`learnstream demo [--serve]`: start, post a simulated run, print where the dashboard
+    is, stop (or with --serve wait for Ctrl-C), print the tables and the funnel."""
+    given, args = load_with_args(DemoSettings, argv, "learnstream demo", _add_arguments)
     quiet = "WARNING" if given.log_level.upper() == "INFO" else given.log_level
     logs.setup(quiet, given.log_format)
     data_dir = given.data_dir if "--data-dir" in argv or "LEARNSTREAM_DATA_DIR" in os.environ \
@@ -39,6 +46,9 @@ def demo_main(argv: Sequence[str]) -> None:
     # The demo signs its own traffic with secrets of its own, as a platform would.
     settings = msgspec.structs.replace(
         given, data_dir=data_dir, http_port=free_port(), broker_port=free_port(),
+        # A free port unless one was asked for (0 turns the dashboard off).
+        dashboard_port=given.dashboard_port if "--dashboard-port" in argv
+        or "LEARNSTREAM_DASHBOARD_PORT" in os.environ else free_port(),
         log_level=quiet, eduzz_secrets=secrets.token_hex(16),
         toolzz_token=secrets.token_urlsafe(16), allow_unsigned=False)
     stack = launcher.Stack(settings)
@@ -47,7 +57,9 @@ def demo_main(argv: Sequence[str]) -> None:
 
     def ready(s: launcher.Stack) -> None:
         print(f"ready: {s.url} (broker {s.bootstrap}, data in {data_dir})", flush=True)
-        asyncio.get_running_loop().create_task(_post_run(s, run, statuses))
+        if s.dashboard_url:
+            print(f"dashboard: {s.dashboard_url}", flush=True)
+        asyncio.get_running_loop().create_task(_post_run(s, run, statuses, args.serve))
 
     try:
         asyncio.run(launcher.run_until_signal(stack, ready))
@@ -65,8 +77,10 @@ def demo_main(argv: Sequence[str]) -> None:
                  "were not accepted")
 
 
-async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[int]) -> None:
-    """POST every delivery, a few at once; the copies of one event on one lane, in order."""
+async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[int],
+                    serve: bool = False) -> None:
+    """POST every delivery, a few at once; the copies of one event on one lane, in order.
+    Then stop the stack, unless `serve`: then it runs until Ctrl-C."""
     s = stack.settings
     paths = {"eduzz": "/webhooks/eduzz", "toolzz": f"/webhooks/toolzz/{s.toolzz_token}"}
     lanes: list[list[Delivery]] = [[] for _ in range(LANES)]
@@ -85,8 +99,15 @@ async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[i
     try:
         async with aiohttp.ClientSession() as http:
             await asyncio.gather(*(lane(http, mine) for mine in lanes))
-    finally:
+    except BaseException:
         stack.stop()
+        raise
+    if not serve:
+        stack.stop()
+        return
+    print(f"posted {len(statuses)} webhooks; serving until Ctrl-C"
+          + (f": the dashboard at {stack.dashboard_url} shows them as the consumer "
+             "publishes its snapshot" if stack.dashboard_url else ""), flush=True)
 
 
 def _print_results(path: Path) -> None:

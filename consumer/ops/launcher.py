@@ -50,6 +50,7 @@ class Stack:
         self.broker: EmbeddedBroker | None = None
         self.bootstrap = settings.bootstrap
         self.url = f"http://127.0.0.1:{settings.http_port}"
+        self.dashboard_url: str | None = None  # once it is up; never when dashboard_port is 0
         self._stop = asyncio.Event()
         self._children: list[tuple[str, asyncio.subprocess.Process]] = []
 
@@ -78,6 +79,13 @@ class Stack:
                                    "LEARNSTREAM_TOOLZZ_TOKEN": s.toolzz_token})
             if not await self._unless_stopped(self._receiver_ready()):
                 return
+            if s.dashboard_port:
+                # Loopback only: the page shows learners' e-mails (README "Dashboard").
+                dashboard = await self._spawn("dashboard", "consumer.readers.dashboard",
+                                              "--data-dir", s.data_dir, "--host", "127.0.0.1",
+                                              "--port", str(s.dashboard_port), kafka=False)
+                if not await self._unless_stopped(self._dashboard_ready(dashboard)):
+                    return
             on_ready(self)
             await self._supervise()
         finally:
@@ -97,14 +105,17 @@ class Stack:
         return False
 
     async def _spawn(self, name: str, module: str, *args: str,
-                     env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+                     env: dict[str, str] | None = None,
+                     kafka: bool = True) -> asyncio.subprocess.Process:
         s = self.settings
+        broker = ["--bootstrap", self.bootstrap, "--topic", s.topic] if kafka else []
         # Own session: a terminal's Ctrl-C reaches only this launcher, which stops the parts
         # in order (receiver first, so nothing is acknowledged that the consumer will miss).
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, "--bootstrap", self.bootstrap, "--topic", s.topic,
+            sys.executable, "-m", module, *broker,
             "--log-level", s.log_level, "--log-format", s.log_format, *args,
-            stdout=asyncio.subprocess.PIPE if name == "consumer" else None,
+            # these two say on stdout when they are ready (and where)
+            stdout=asyncio.subprocess.PIPE if name in ("consumer", "dashboard") else None,
             env={**os.environ, **(env or {})},
             start_new_session=True, preexec_fn=die_with_parent)
         self._children.append((name, proc))
@@ -115,6 +126,13 @@ class Stack:
         line = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
         if not line.startswith(b"consumer ready"):
             raise ChildFailed(f"consumer did not start (exit status {await proc.wait()})")
+
+    async def _dashboard_ready(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout=60)).decode()
+        if not line.startswith("dashboard ready: "):
+            raise ChildFailed(f"dashboard did not start (exit status {await proc.wait()})")
+        self.dashboard_url = line.split()[2]
 
     async def _receiver_ready(self, timeout: float = 60.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

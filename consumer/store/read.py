@@ -3,7 +3,7 @@ publishes, or the file of a stopped consumer), opened read-only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -30,9 +30,12 @@ class ReadOnly:
             raise FileNotFoundError(f"no DuckDB file at {self.path}")
         self._con = duckdb.connect(str(self.path), read_only=True)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
-        """Run one statement; (column names, rows)."""
-        cur = self._con.execute(sql, list(params))
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+              ) -> tuple[list[str], list[Rowtuple]]:
+        """Run one statement, with positional ($1) or named ($name) parameters;
+        (column names, rows)."""
+        cur = self._con.execute(sql, dict(params) if isinstance(params, Mapping)
+                                else list(params))
         if cur is None:  # empty, or only comments: DuckDB runs nothing and returns nothing
             raise duckdb.InvalidInputException("no SQL statement to run")
         return [d[0] for d in cur.description or ()], cur.fetchall()
@@ -55,6 +58,10 @@ class ReadOnly:
         row = self._con.execute(f"copy (select * from {quoted}) to {target} ({options})"
                                 ).fetchone()
         return int(row[0]) if row else 0
+
+    def interrupt(self) -> None:
+        """Stop the query running on this connection (from another thread): it raises."""
+        self._con.interrupt()
 
     def close(self) -> None:
         """Close the connection (the file is then free of this reader)."""

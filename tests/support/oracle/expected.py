@@ -23,6 +23,7 @@ def expected(ds: Sequence[Delivery], received: bool = True) -> list[Answer]:
     if not f.rows:
         raise ValueError("no learning events: nothing to expect")
     return [*current.views(f.rows, current.pairs(f.rows)), *lessons.views(f.rows),
-            periods.engagement_daily(f.rows), periods.cohort_retention_weekly(f.rows),
+            periods.engagement_daily(f.rows), periods.engagement_daily_all(f.rows),
+            periods.cohort_retention_weekly(f.rows),
             periods.stickiness(f.rows), *periods.raw_views(f.raw, received),
             *macros.views(f.rows)]

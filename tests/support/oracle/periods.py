@@ -49,6 +49,22 @@ def engagement_daily(rows: Sequence[Row]) -> Answer:
     return Answer("engagement_daily", ("course_key", "day", "dau", "wau", "mau", "events"), out)
 
 
+def engagement_daily_all(rows: Sequence[Row]) -> Answer:
+    """Per day with activity on any course: dau, trailing wau and mau with each learner
+    counted once across courses, active events, and dau / mau."""
+    active = [r for r in rows if r.active and r.course and r.learner]
+    days = group(active, lambda r: day(r.at))
+    learners = {d: {r.learner for r in events} for d, events in days.items()}
+
+    def window(d: date, n: int) -> int:
+        return len(set().union(*(learners.get(d - timedelta(days=k), set())
+                                 for k in range(n))))
+
+    return Answer("engagement_daily_all", ("day", "dau", "wau", "mau", "events", "stickiness"),
+                  [(d, len(learners[d]), window(d, 7), window(d, 30), len(events),
+                    len(learners[d]) / window(d, 30)) for d, events in days.items()])
+
+
 def cohort_retention_weekly(rows: Sequence[Row]) -> Answer:
     """Learners by week of first activity, and how many were active each week since."""
     weeks = {k: {monday(day(r.at)) for r in rs}

@@ -1,0 +1,309 @@
+"""The dashboard without a browser: its filters, its JSON API and cache over a real
+snapshot, the token rule, a missing snapshot, and the command as a process (the browser
+tests are in test_dashboard_browser.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import importlib.resources
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import aiohttp.test_utils as aiotest
+import msgspec
+import pytest
+
+from consumer.journeys import journeys
+from consumer.readers.dashboard.access import CSP, is_loopback
+from consumer.readers.dashboard.app import READER, create_app
+from consumer.readers.dashboard.filters import BadParameter, Filters, parse
+from consumer.readers.dashboard.panels import PANELS
+from consumer.readers.dashboard.reader import OVERVIEW, Reader
+from consumer.settings import DashboardSettings
+from consumer.snapshot import publish
+from consumer.store import ReadOnly, Store
+from tests.browser import add_course, dashboard, newest, replace
+from tests.support.simulated import load
+
+ALL = ",".join(PANELS)
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(served path, first snapshot, second snapshot with 5 more learners on one course)."""
+    directory = tmp_path_factory.mktemp("snap")
+    store = Store(directory / "learnstream.duckdb")
+    load(store, journeys(60, 3))
+    publish(store, directory / "first.duckdb")
+    add_course(store, "alpaclass:later", "Later course", 5, newest(store))
+    publish(store, directory / "second.duckdb")
+    store.close()
+    replace(directory / "first.duckdb", directory / "analytics.duckdb")
+    return directory / "analytics.duckdb", directory / "first.duckdb", directory / "second.duckdb"
+
+
+@pytest.fixture
+async def client(snapshots) -> AsyncIterator[aiotest.TestClient]:
+    replace(snapshots[1], snapshots[0])
+    app = create_app(DashboardSettings(snapshot=str(snapshots[0])))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as c:
+        yield c
+
+
+async def get_json(client: aiotest.TestClient, url: str, status: int = 200) -> dict:
+    resp = await client.get(url)
+    assert resp.status == status, await resp.text()
+    body: dict = msgspec.json.decode(await resp.read())
+    return body
+
+
+def test_filters_default_round_trip_and_key():
+    f = parse([("course", "alpaclass:1"), ("from", "2024-01-01"), ("to", "2024-01-31"),
+               ("window_days", "3"), ("min_days", "")])
+    assert f == Filters(course="alpaclass:1", start=date(2024, 1, 1), end=date(2024, 1, 31),
+                        window_days=3)
+    assert f.query() == {"course": "alpaclass:1", "from": "2024-01-01", "to": "2024-01-31",
+                         "window_days": "3"}
+    assert parse(f.query().items()) == f
+    assert f.key({"course", "min_days"}) == (("course", "alpaclass:1"), ("min_days", 7))
+    assert parse([("tab", "x")], ignore=frozenset({"tab"})) == Filters()
+
+
+@pytest.mark.parametrize(("items", "reason"), [
+    ([("window_days", "x")], "bad parameter window_days: expected a whole number of days "
+                             "from 1 to 365, got 'x'"),
+    ([("min_days", "0")], "bad parameter min_days: expected a whole number of days from 1 to "
+                          "365, got '0'"),
+    ([("min_days", "366")], "bad parameter min_days:"),
+    ([("from", "2024-02-30")], "bad parameter from: expected a date YYYY-MM-DD, got "
+                               "'2024-02-30'"),
+    ([("from", "2024-02-02"), ("to", "2024-02-01")], "bad parameter from: 2024-02-02 is after "
+                                                     "to (2024-02-01)"),
+    ([("from", "1990-01-01"), ("to", "2024-02-01")], "bad parameter from: more than"),
+    ([("platform", "Alpa Class")], "bad parameter platform: expected a platform name"),
+    ([("course", "x" * 301)], "bad parameter course: expected a course_key"),
+    ([("course", "a\nb")], "bad parameter course:"),
+    ([("course", "a"), ("course", "b")], "parameter course given twice"),
+    ([("sql", "select 1")], "unknown parameter 'sql'; expected one of course, from,"),
+])
+def test_bad_parameters_are_refused_with_one_line(items, reason):
+    with pytest.raises(BadParameter) as refused:
+        parse(items)
+    assert str(refused.value).startswith(reason)
+    assert "\n" not in str(refused.value)
+
+
+async def test_bad_requests_get_400_with_the_reason(client):
+    for url, reason in [
+        ("/api/panels?names=header&window_days=-1", "bad parameter window_days"),
+        ("/api/panels?names=header,secrets", "bad parameter names: expected panel names"),
+        ("/api/panels", "bad parameter names"),
+        ("/api/panels?names=header&q=select", "unknown parameter 'q'"),
+    ]:
+        body = await get_json(client, url, 400)
+        assert body["error"].startswith(reason) and "\n" not in body["error"], body
+    resp = await client.get("/at-risk.csv?min_days=zero")
+    assert resp.status == 400
+    assert (await resp.text()).startswith("bad parameter min_days")
+
+
+async def test_every_panel_answers_and_names_come_back_as_sent(client, snapshots):
+    body = await get_json(client, f"/api/panels?names={ALL}")
+    assert set(body["panels"]) == set(PANELS)
+    for name, panel in body["panels"].items():
+        assert "error" not in panel, (name, panel)
+        assert panel["title"] == PANELS[name].title
+    with ReadOnly(snapshots[0]) as db:
+        funnel = db.query("select course_key, course_name, learners from course_funnel "
+                          "order by learners desc, course_key")[1]
+    rows = body["panels"]["courses"]["table"]["rows"]
+    assert [(r[0], r[1], r[3]) for r in rows] == funnel
+
+
+async def test_each_panel_is_computed_once_per_snapshot_and_filter_set(client, snapshots):
+    reader: Reader = client.app[READER]
+    # The overview's panels are computed at start, before anyone asks: this joins them.
+    await get_json(client, f"/api/panels?names={','.join(OVERVIEW)}")
+    assert reader.queries == len(OVERVIEW)
+    names = ["header", "retention", "courses", "funnel_between", "at_risk", "completion",
+             "freshness"]
+    url = f"/api/panels?names={','.join(names)}"
+    before = reader.queries
+    await asyncio.gather(*(get_json(client, url) for _ in range(20)))
+    assert reader.queries - before == 3  # 20 viewers: at_risk, completion, freshness once
+    course = (await get_json(client, url))["panels"]["courses"]["table"]["rows"][0][0]
+    before = reader.queries
+    await get_json(client, url + "&course=" + course)
+    # Only the panels that depend on the course (funnel_between, at_risk, completion): the
+    # others come from the cache (courses too: the page highlights the chosen one itself).
+    assert reader.queries - before == 3
+    before = reader.queries
+    await get_json(client, url + "&min_days=9")  # only at_risk uses min_days
+    assert reader.queries - before == 1
+
+
+async def test_a_new_snapshot_is_read_and_the_old_cache_dropped(client, snapshots):
+    served, _, second = snapshots
+    first = await get_json(client, "/api/panels?names=header,courses")
+    version = (await get_json(client, "/api/version"))["version"]
+    assert version == first["version"]
+    replace(second, served)
+    assert (await get_json(client, "/api/version"))["version"] != version
+    later = await get_json(client, "/api/panels?names=header,courses")
+    assert later["version"] != version
+    keys = [r[0] for r in later["panels"]["courses"]["table"]["rows"]]
+    assert "alpaclass:later" in keys
+    assert "alpaclass:later" not in [r[0] for r in first["panels"]["courses"]["table"]["rows"]]
+    events = dict(later["panels"]["header"]["numbers"])["events"]
+    assert events == dict(first["panels"]["header"]["numbers"])["events"] + 10
+    with ReadOnly(served) as db:
+        assert db.query("select events from snapshot_info")[1] == [(events,)]
+
+
+async def test_a_missing_snapshot_says_how_to_make_one(tmp_path, snapshots):
+    path = tmp_path / "analytics.duckdb"
+    app = create_app(DashboardSettings(snapshot=str(path), dashboard_refresh=2))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as client:
+        page = await client.get("/")
+        text = await page.text()
+        assert page.status == 503
+        assert "learnstream up" in text and "demo --serve" in text and str(path) in text
+        assert "<meta http-equiv='refresh' content='2'>" in text and "Traceback" not in text
+        body = await get_json(client, "/api/panels?names=header", 503)
+        assert body["missing"] and "learnstream up" in body["error"]
+        assert (await get_json(client, "/api/version"))["version"] is None
+        replace(snapshots[1], path)
+        assert (await client.get("/")).status == 200
+        assert (await get_json(client, "/api/panels?names=header"))["panels"]["header"]
+
+
+async def test_a_file_that_is_not_a_snapshot_gets_a_one_line_503(tmp_path):
+    path = tmp_path / "analytics.duckdb"
+    path.write_text("not a database")
+    app = create_app(DashboardSettings(snapshot=str(path)))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as client:
+        body = await get_json(client, "/api/panels?names=header", 503)
+        assert body["error"].startswith(f"cannot open {path}: ") and "\n" not in body["error"]
+
+
+async def test_the_token_as_bearer_or_cookie_set_once_from_the_url(snapshots):
+    app = create_app(DashboardSettings(snapshot=str(snapshots[0]), dashboard_token="s3cret"))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as client:
+        for url in ("/", "/api/version", "/static/plotly.min.js", "/at-risk.csv"):
+            assert (await client.get(url)).status == 401, url
+        assert (await client.get("/?token=wrong")).status == 401
+        assert (await client.get("/", headers={"Authorization": "Bearer wrong"})).status == 401
+        assert (await client.get("/", headers={"Authorization": "Bearer s3cret"})).status == 200
+        moved = await client.get("/?course=a%3A1&token=s3cret", allow_redirects=False)
+        assert moved.status == 303
+        assert moved.headers["Location"] == "/?course=a:1"  # the token leaves the address
+        cookie = moved.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert (await client.get("/api/version")).status == 200  # the cookie jar has it now
+
+
+async def test_the_page_and_plotly_come_from_here(client):
+    page = await client.get("/")
+    assert page.headers["Content-Security-Policy"] == CSP
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    html = await page.text()
+    assert "http://" not in html and "https://" not in html
+    src = html.split('src="static/plotly.min.js?v=')[1].split('"')[0]
+    js = await client.get(f"/static/plotly.min.js?v={src}", headers={"Accept-Encoding": "gzip"},
+                          auto_decompress=False)
+    assert js.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in js.headers["Cache-Control"]
+    wheel = (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    assert gzip.decompress(await js.read()) == wheel
+    assert (await client.get("/static/other.js")).status == 404
+
+
+def test_loopback_addresses():
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.org", "dashboard"]))
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.org"])
+def test_a_non_loopback_bind_without_a_token_refuses_to_start(host, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LEARNSTREAM_DASHBOARD_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "consumer.readers.dashboard", "--host", host,
+                             "--port", "0", "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"learnstream dashboard: refusing to listen on {host} "
+                                    "without a token: set LEARNSTREAM_DASHBOARD_TOKEN")
+
+
+def test_the_learnstream_command_runs_it(tmp_path):
+    cli = [sys.executable, "-c", "from consumer.cli import main; main()", "dashboard"]
+    helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0
+    for flag in ("--data-dir", "--snapshot", "--host", "--port", "--dashboard-token",
+                 "--dashboard-refresh"):
+        assert flag in helped.stdout
+    refused = subprocess.run([*cli, "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in os.environ.items()
+                                  if k != "LEARNSTREAM_DASHBOARD_TOKEN"})
+    assert refused.returncode == 2 and "LEARNSTREAM_DASHBOARD_TOKEN" in refused.stderr
+
+
+def test_with_a_token_it_listens_beyond_loopback_and_asks_for_it(snapshots):
+    with dashboard("--host", "0.0.0.0", "--snapshot", str(snapshots[0]),
+                   env={"LEARNSTREAM_DASHBOARD_TOKEN": "t0ken"}) as url:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "api/version", timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()  # it holds the response's socket
+        request = urllib.request.Request(url + "api/version",
+                                         headers={"Authorization": "Bearer t0ken"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+
+
+@pytest.mark.slow
+def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "from consumer.cli import main; main()",
+                             "demo", "--serve", "--learners", "10", "--data-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("ready: http://127.0.0.1:")
+        line = proc.stdout.readline()
+        assert line.startswith("dashboard: http://127.0.0.1:"), line
+        url = line.split()[1]
+        assert proc.stdout.readline().startswith("posted ")
+        deadline = time.monotonic() + 60
+        while True:  # the consumer publishes the posted events in its next snapshot
+            with urllib.request.urlopen(url + "api/panels?names=header", timeout=10) as resp:
+                numbers = dict(msgspec.json.decode(resp.read())["panels"]["header"]["numbers"])
+            if numbers["learning events"] > 0:
+                break
+            assert time.monotonic() < deadline, numbers
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        assert "course_funnel:" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_ci_installs_debian_chromium_then_runs_the_test_command():
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    update = ci.index("apt-get update")
+    install = ci.index("apt-get install -y --no-install-recommends chromium chromium-driver")
+    assert update < install < ci.index("python -m pytest")
+    assert "playwright install" not in ci.replace("`playwright install`", "")
