@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import catalog, check, export, launcher, logs, metrics, query, repair, report
+from consumer import catalog, check, erasure, export, launcher, logs, metrics, query, repair, report
 from consumer.broker import EmbeddedBroker
+from consumer.erasure import KeyProblem
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Error as StoreError
 from consumer.store import Store
@@ -35,6 +36,8 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  forget    erase people (e-mail, CPF or learner key) from the store, bytes included, and
+            never store them again (LGPD; works while the consumer runs)
   check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
   bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
@@ -61,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
+        "forget": erasure.main,
         "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
@@ -146,7 +150,7 @@ async def _consume(settings: ConsumerSettings) -> None:
                                  f"{settings.metrics_port} (--metrics-port / "
                                  f"LEARNSTREAM_METRICS_PORT): {exc.strerror}") from None
         await worker.run(on_ready=ready)
-    except StoreFailed as exc:
+    except (StoreFailed, KeyProblem) as exc:
         logging.getLogger(__name__).error("%s", exc)
         raise SystemExit(f"learnstream consume: {exc}") from None
     finally:

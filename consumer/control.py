@@ -2,8 +2,9 @@
 running consumer owns (DuckDB lets one process write a file).
 
 - A command calls `submit(db_path, data_dir, kind, payload, timeout, direct)`. When no
-  process owns the store (store/owner.py), it opens the store, applies the request itself,
-  calls `direct(store)` (republish the snapshot) and closes it. Otherwise it writes
+  process owns the store (store/owner.py), it opens the store and applies the request itself
+  through `direct(store, run)` (which calls `run()`; around it: give the store the command's
+  settings, republish the snapshot). Otherwise it writes
   `<data-dir>/requests/<id>.request` (`{"kind", "payload"}` JSON, written to `.tmp` and
   renamed: never read half-written) and waits for `<id>.result`.
 - The consumer (`Server.serve`, after every poll, so between batches and when idle) claims
@@ -37,6 +38,7 @@ from consumer.store.owner import InUse, held
 
 log = logging.getLogger(__name__)
 Counts = dict[str, int]
+Direct = Callable[[Store, Callable[[], Counts]], Counts]  # how a command applies it itself
 
 
 class BadRequest(ValueError):
@@ -53,7 +55,7 @@ class Kind(NamedTuple):
 
 # The modules holding the product's kinds, each as a module-level `KIND`; imported when
 # first needed (they build on this module). EXTRA: kinds registered at run time (tests).
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("consumer.erasure",)
 EXTRA: dict[str, Kind] = {}
 
 
@@ -96,11 +98,11 @@ class Timeout(RuntimeError):
 
 
 def submit(db_path: Path, data_dir: str | Path, kind: str, payload: dict[str, Any],
-           timeout: float, direct: Callable[[Store], None] = lambda store: None,
+           timeout: float, direct: Direct = lambda store, run: run(),
            poll: float = 0.05) -> Counts:
-    """Apply a request: directly when no process owns the store (then `direct(store)`, e.g.
-    republish the snapshot, before it closes), else through the consumer. BadRequest for a
-    refused request, Timeout when nothing answered in time."""
+    """Apply a request: directly when no process owns the store (as `direct(store, run)`),
+    else through the consumer. BadRequest for a refused request, Timeout when nothing
+    answered in time."""
     directory = requests_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     request = directory / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
@@ -142,12 +144,10 @@ def _take_back(request: Path) -> bool:
 
 
 def _apply_here(db_path: Path, kind: str, payload: dict[str, Any],
-                direct: Callable[[Store], None]) -> Counts:
+                direct: Direct) -> Counts:
     store = Store(db_path)
     try:
-        counts = apply(store, kind, payload)
-        direct(store)
-        return counts
+        return direct(store, lambda: apply(store, kind, payload))
     finally:
         store.close()
 

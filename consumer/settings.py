@@ -26,7 +26,10 @@ LogLevel = Annotated[str, msgspec.Meta(pattern=r"(?i)^(debug|info|warning|error)
 LogFormat = Literal["text", "json"]
 Dir = Annotated[str, msgspec.Meta(min_length=1)]
 # What a patterned or enumerated field expects, in words (msgspec would show the regex).
-EXPECTED = {"bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
+# Empty (no erasure, no pseudonyms) or long enough not to be guessed.
+PseudonymKey = Annotated[str, msgspec.Meta(pattern=r"^$|^.{16,}$")]
+EXPECTED = {"pseudonym_key": "empty, or a secret of at least 16 characters",
+            "bootstrap": "HOST:PORT[,HOST:PORT...]", "log_level": "DEBUG, INFO, WARNING or ERROR",
             "log_format": "text or json", "memory_limit": "a size such as 512MB or 2GiB"}
 
 
@@ -52,6 +55,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
     metrics_port: Port = 9101  # 0 = no metrics server
+    pseudonym_key: PseudonymKey = ""  # "" = forget refuses; suppression needs it to check
 
     def __post_init__(self) -> None:
         for name in ("eduzz_zone", "toolzz_zone"):
@@ -109,6 +113,7 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     data_dir: Dir = "./data"
     snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
+    pseudonym_key: PseudonymKey = ""  # for --pseudonymize
 
     @property
     def snapshot_path(self) -> Path:

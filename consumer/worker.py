@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.control import Server
+from consumer.erasure import use_key
 from consumer.metrics import ConsumerMetrics, measure_lag
 from consumer.records import Decoder, Message
 from consumer.resume import ResumeFromStore, fingerprint
@@ -71,6 +72,7 @@ class Worker:
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Consume until stopped. Store errors propagate: nothing is committed for that batch."""
         s = self.settings
+        await asyncio.to_thread(use_key, self.store, s.pseudonym_key)  # erased people
         await ensure_topic(s.bootstrap, s.topic, s.partitions)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=s.bootstrap, group_id=s.group,

@@ -27,7 +27,7 @@ BAD = {
     "poll_timeout_ms": "0", "drain_timeout": "-1", "session_timeout_ms": "10",
     "store_retries": "-1", "eduzz_zone": "Mars/Olympus", "toolzz_zone": "Nowhere/Special",
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
-    "snapshot_interval": "-1", "memory_limit": "lots",
+    "snapshot_interval": "-1", "memory_limit": "lots", "pseudonym_key": "short",
 }
 # Any string is a valid secret or token: there is no bad value to refuse.
 # A snapshot path may be empty (the default place) or any path.

@@ -5,25 +5,27 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
-from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
+from consumer.personal import Suppression
+from consumer.rows import Batch, Written
 from consumer.store import owner
 from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries, save_offsets
 from consumer.store.rewrite import copy_clean
-from consumer.store.schema import apply_schema
+from consumer.store.schema import appenders, apply_schema
 from consumer.store.state import FOLD_AT, fold, positions, refold
 
 Rowtuple = tuple[Any, ...]
+T = TypeVar("T")
 Error = duckdb.Error  # what a failed write raises, for callers that must not import duckdb
 
 
@@ -38,13 +40,13 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._owner = owner.take(self.path, wait=0.5)  # InUse: another process has it
-        # A DuckDB connection is not safe for concurrent use, and the rebalance listener
-        # reads offsets from the coordinator's task while a batch may be writing.
+        # One statement at a time: the rebalance listener reads offsets from its own task.
         self._lock = threading.RLock()
+        self.suppression: Suppression | None = None  # erased people (consumer/erasure.py)
         try:
             self._open()
         except BaseException:
-            self._release_owner()
+            self._owner = owner.closed(self._owner)
             raise
 
     def _open(self) -> None:
@@ -54,13 +56,7 @@ class Store:
         # connection's whole life and closed after it, so no copy ever unlocks the file.
         self._fd = os.open(self.path, os.O_RDONLY) if self.path != ":memory:" else -1
         apply_schema(self._con)
-        self._appenders = {
-            table: self._con.appender(table, columns=[
-                *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
-            for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
-                               ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
-                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
-        }
+        self._appenders = appenders(self._con)
         # The next stored_seq to give a learning row; learning rows not folded yet.
         self._seq, self._pending = positions(self._con)
 
@@ -69,12 +65,7 @@ class Store:
         if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
             self._con.execute("checkpoint")
         self._con.close()
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def _release_owner(self) -> None:
-        self._owner = owner.release(self._owner) if self._owner >= 0 else -1
+        self._fd = owner.closed(self._fd)
 
     def rewrite(self) -> float:
         """Replace the file by a clean copy (no deleted value survives in its bytes); seconds
@@ -104,8 +95,8 @@ class Store:
                 raise
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
-        """Append rows of `table`'s row Struct with its appender; how many. Learning rows
-        get the next stored_seq numbers: pending until the next fold of the current state."""
+        """Append rows of `table`'s Struct; how many. Learning rows get the next stored_seq
+        numbers: pending until the next fold of the current state."""
         if rows:
             if table == "learning_events":
                 tuples = [(*astuple(r), self._seq + i) for i, r in enumerate(rows)]
@@ -115,6 +106,11 @@ class Store:
             self._appenders[table].append_rows(tuples)
             self._appenders[table].flush()
         return len(rows)
+
+    def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(connection)` under the lock (store modules; in `transaction()` to write)."""
+        with self._lock:
+            return work(self._con)
 
     def stored(self, uids: Sequence[str]) -> set[str]:
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
@@ -130,35 +126,36 @@ class Store:
                 self._pending = 0
 
     def refold(self) -> None:
-        """Recompute the current-state tables from all of learning_events; call it inside
-        `transaction()`."""
+        """Recompute the current state from all learning_events, inside `transaction()`."""
         with self._lock:
             refold(self._con)
             self._pending = 0
 
     def write(self, batch: Batch, topic: str) -> Written:
         """Store a batch, its offsets and its per-source delivery counts in one transaction;
-        redelivered event_uids are skipped. On any error nothing of the batch is stored and
-        the error propagates."""
+        redelivered event_uids and messages naming an erased person are skipped. On any
+        error nothing of the batch is stored and the error propagates."""
         with self.transaction():
             now = datetime.now(UTC)
-            redelivered = redelivered_letters(self._con, batch)
-            duplicates, conflicts = duplicate_events(self._con, kept(batch.raw, redelivered))
-            dropped = redelivered | duplicates
+            suppressed = self.suppression.positions(batch) if self.suppression else set()
+            redelivered = redelivered_letters(self._con, batch) - suppressed
+            duplicates, conflicts = duplicate_events(
+                self._con, kept(batch.raw, redelivered | suppressed))
+            dropped = redelivered | duplicates | suppressed
             letters = kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
                 ("raw_events", kept(batch.raw, dropped)),
                 ("learning_events", kept(batch.learning, dropped)),
                 ("commerce_events", kept(batch.commerce, dropped)),
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
-            self.append("deliveries", deliveries(batch, dropped, conflicts, now))
+            self.append("deliveries", deliveries(batch, dropped, conflicts, now, suppressed))
             save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             if folding := self._pending >= self.fold_at:
                 fold(self._con)
         self._pending = 0 if folding else self._pending
-        return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
+        return Written(n["raw_events"], len(dropped - suppressed), n["conflicting_deliveries"],
                        n["learning_events"], n["commerce_events"],
-                       tuple((d.source, d.error_kind) for d in letters))
+                       tuple((d.source, d.error_kind) for d in letters), len(suppressed))
 
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
         """Drop the stored offsets of `partitions`: their log was recreated from scratch."""
@@ -167,12 +164,12 @@ class Store:
 
     def positions(self, topic: str) -> dict[int, tuple[int, str | None]]:
         """Per partition: (next offset, fingerprint of the record before it)."""
-        rows = self.query("select kafka_partition, next_offset, last_fingerprint "
-                          "from consumer_offsets where topic = $1", [topic])[1]
-        return {p: (o, f) for p, o, f in rows}
+        return {p: (o, f) for p, o, f in self.query(
+            "select kafka_partition, next_offset, last_fingerprint from consumer_offsets "
+            "where topic = $1", [topic])[1]}
 
     def offsets(self, topic: str) -> dict[int, int]:
-        """The next offset to read per partition of `topic`, as stored with the rows."""
+        """The next offset to read per partition, as stored with the rows."""
         return {p: offset for p, (offset, _) in self.positions(topic).items()}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
@@ -184,9 +181,9 @@ class Store:
     @contextmanager
     def frozen(self, as_of: datetime) -> Iterator[int]:
         """Record `as_of` in `snapshots`, fold the WAL into the file and hold the lock: until
-        exit the file alone is the whole store and nothing writes to it, so a copy is complete.
-        Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
-        never open the file again, which would unlock it when closed."""
+        exit the file alone is the whole store, so a copy is complete. Yields a read-only
+        descriptor: copy through it (explicit offsets); opening the file again would unlock
+        it when closed."""
         with self._lock:
             self._con.execute("insert or replace into snapshots (as_of) values ($1)", [as_of])
             self._con.execute("checkpoint")
@@ -197,4 +194,4 @@ class Store:
         with self._lock:
             self.fold()
             self._shut()
-            self._release_owner()
+            self._owner = owner.closed(self._owner)

@@ -42,9 +42,15 @@ def take(db_path: str | Path, wait: float = 0.0) -> int:
             time.sleep(0.01)
 
 
-def release(fd: int) -> int:
-    """Give the store up (closing the descriptor drops the flock); -1, no descriptor."""
+def release(fd: int) -> None:
+    """Give the store up (closing the descriptor drops the flock)."""
     os.close(fd)
+
+
+def closed(fd: int) -> int:
+    """Close `fd` unless it is -1 (none); -1. For a descriptor held in an attribute."""
+    if fd >= 0:
+        os.close(fd)
     return -1
 
 

@@ -1,0 +1,151 @@
+"""Erasing people from the store (README "Personal data (LGPD)"), inside one transaction.
+
+A person is found by the typed identities the operator gives (consumer/personal.py) in the
+decoded rows (learner and buyer keys, e-mails, platform ids, with the platform ids their
+matched rows carry added, so an e-mail also finds the events that named them by id only),
+then by e-mail and CPF in every body: raw_events, dead_letters and conflicting_deliveries.
+CPFs found in their bodies are not added: a CPF field can name someone else (a buyer paying
+for a participant), and a wrong CPF would erase another person's events.
+
+An event that names them anywhere is removed whole, with every row derived from it. Their
+current state is deleted; anyone else a removed event named, and every lesson those events
+named, is refolded from what is left, so every view answers as if the events had never
+arrived. The caller rewrites the file afterwards (Store.rewrite): deleted values stay in
+DuckDB's bytes until then.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+
+from consumer.personal import CPF, keyed
+from consumer.store.state import EXTRA, STATES
+
+# The identities a learning row names, as typed strings (personal.py).
+LEARNING_IDS = """[case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key,
+                   'email:' || learner_email, 'id:' || platform || ':' || learner_id]"""
+BUYER_ID = "case when buyer_key like '%@%' then 'email:' else 'id:' end || buyer_key"
+
+
+def erase(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: bytes,
+          key_id: str, now: datetime) -> dict[str, int]:
+    """Remove every trace of `people` (each a list of typed identities, the first naming
+    them in the audit) and suppress them; rows removed per table."""
+    con.execute("create or replace temp table _who (person integer, identity varchar)")
+    con.execute("insert into _who select unnest($1::integer[]), unnest($2::varchar[])",
+                [[n for n, ids in enumerate(people) for _ in ids],
+                 [i for ids in people for i in ids]])
+    for _ in range(2):  # the ids their e-mail events carry find their id-only events
+        con.execute(f"""insert into _who
+            with ids as (select rowid as r, unnest({LEARNING_IDS}) as i from learning_events
+                         where {_named('learning')})
+            select distinct w.person, b.i from ids a join _who w on w.identity = a.i
+            join ids b on b.r = a.r where b.i is not null
+            except select * from _who""")
+    uids = {u for (u,) in con.execute(
+        f"select event_uid from learning_events where {_named('learning')} union "
+        f"select event_uid from commerce_events where {_named('commerce')}").fetchall()}
+    pattern = body_pattern([i for (i,) in con.execute("select identity from _who").fetchall()])
+    con.execute("create or replace temp table _uids (event_uid varchar primary key)")
+    con.execute("insert into _uids select distinct unnest($1::varchar[])", [sorted(uids)])
+    if pattern:
+        con.execute("insert or ignore into _uids select event_uid from raw_events where "
+                    "regexp_matches(body::varchar, $1)", [pattern])
+    removed = _delete(con, pattern)
+    _suppress(con, people, key, key_id, now)
+    con.execute("insert into erasures (erased_at, people, removed) values ($1, $2, $3)",
+                [now, [keyed(key, ids[0]) for ids in people], json.dumps(removed)])
+    for table in ("_who", "_uids", "_touched"):
+        con.execute(f"drop table if exists {table}")
+    return removed
+
+
+def _named(table: str) -> str:
+    """A filter for the rows of `table` naming an identity in _who (hash joins, no scan
+    per identity)."""
+    ids = "(select identity from _who)"
+    if table == "commerce":
+        return f"{BUYER_ID} in {ids}"
+    return (f"(case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key "
+            f"in {ids} or 'email:' || learner_email in {ids} "
+            f"or 'id:' || platform || ':' || learner_id in {ids})")
+
+
+def body_pattern(identities: Sequence[str]) -> str | None:
+    """An RE2 pattern matching a body that holds any of the e-mails or CPFs (in any case,
+    punctuated or not), and not one that merely contains them inside a longer one."""
+    mails = [re.escape(i[6:]) for i in identities if i.startswith("email:")]
+    cpfs = [r"\.?".join((d[:3], d[3:6], d[6:9])) + "-?" + d[9:]
+            for i in identities if i.startswith("cpf:") and CPF.fullmatch(d := i[4:])]
+    parts = []
+    if mails:
+        parts.append(r"(?:^|[^a-z0-9._%+\-])(?:" + "|".join(mails)
+                     + r")(?:$|[^a-z0-9.\-]|\.[^a-z0-9])")
+    if cpfs:
+        parts.append(r"(?:^|[^0-9])(?:" + "|".join(cpfs) + r")(?:$|[^0-9])")
+    return "(?i)" + "|".join(parts) if parts else None
+
+
+def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, int]:
+    """Delete the events in _uids and everything derived from them, the bodies matching
+    `pattern`, and the people's current state; recompute the catalogue of touched lessons."""
+    body = "regexp_matches(body::varchar, $1)" if pattern else "false"
+    letters = "regexp_matches(decode(body), $1)" if pattern else "false"
+    args = [pattern] if pattern else []
+    con.execute(f"""create or replace temp table _touched as
+                    select distinct learner_key, course_key, module_key, lesson_key
+                    from learning_events
+                    where event_uid in (select event_uid from _uids) or {_named('learning')}""")
+    removed = {}
+    for table, where in (
+            ("dead_letters", f"""{letters} or (kafka_partition, kafka_offset) in (
+                 select kafka_partition, kafka_offset from raw_events
+                 where event_uid in (select event_uid from _uids))"""),
+            ("conflicting_deliveries", f"event_uid in (select event_uid from _uids) or {body}"),
+            ("raw_events", "event_uid in (select event_uid from _uids)"),
+            ("learning_events", f"event_uid in (select event_uid from _uids) or "
+                                f"{_named('learning')}"),
+            ("commerce_events", f"event_uid in (select event_uid from _uids) or "
+                                f"{_named('commerce')}")):
+        removed[table] = _count(con, f"delete from {table} where {where}",
+                                args if "$1" in where else [])
+    # Their own state goes; anyone else an erased event named is refolded from what is left,
+    # and so is the catalogue of every lesson those events named (as `refold` would).
+    for table, macro, key in STATES:
+        # Whole learners (a lesson's course_key may be null); the catalogue by lesson.
+        cols = key if table == "lesson_catalogue_folded" else ("learner_key",)
+        touched = (f"({', '.join(cols)}) in (select {', '.join(cols)} from _touched "
+                   f"where {' and '.join(k + ' is not null' for k in cols)})")
+        removed[table] = _count(con, f"delete from {table} where {touched}")
+        con.execute(f"create or replace temp table _re_{table} as select * from "
+                    f"{macro}(-9223372036854775808) where {touched}")
+    for table, _, _ in STATES:  # staged first: course_state reads the other two
+        removed[table] -= _count(con, f"insert into {table} by name select {EXTRA} "
+                                      f"from _re_{table}")
+        con.execute(f"drop table _re_{table}")
+    return removed
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, args: Sequence[object] = ()) -> int:
+    row = con.execute(sql, list(args)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _suppress(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: bytes,
+              key_id: str, now: datetime) -> None:
+    rows = con.execute("select person, identity from _who").fetchall()
+    con.execute("""insert or ignore into suppressed_people
+                   select unnest($1::varchar[]), unnest($2::varchar[]), $3, $4""",
+                [[keyed(key, i) for _, i in rows], [keyed(key, people[p][0]) for p, _ in rows],
+                 key_id, now])
+
+
+def suppressed(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """(every suppressed identity hash, the key ids they were made with)."""
+    rows = con.execute("select identity_hash, key_id from suppressed_people").fetchall()
+    return {h for h, _ in rows}, {k for _, k in rows}
