@@ -11,12 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import catalog, check, erasure, export, launcher, logs, metrics, query, repair, report
-from consumer.broker import EmbeddedBroker
-from consumer.erasure import KeyProblem
+from consumer import logs, metrics
+from consumer.ops import check, forget, launcher, repair
+from consumer.ops.broker import EmbeddedBroker
+from consumer.readers import export, query, report
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
+from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store
+from consumer.store.erase import KeyProblem
 from consumer.store.owner import InUse
 from consumer.worker import StoreFailed, Worker
 
@@ -64,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
-        "forget": erasure.main,
+        "forget": forget.main,
         "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
@@ -84,7 +87,7 @@ def bench_main(argv: Sequence[str]) -> None:
 
 def demo_main(argv: Sequence[str]) -> None:
     """`learnstream demo` (its own module: it signs and posts like a platform)."""
-    from consumer.demo import demo_main as run
+    from consumer.ops.demo import demo_main as run
 
     run(argv)
 

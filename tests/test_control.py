@@ -51,7 +51,7 @@ def test_without_a_consumer_the_command_applies_it_itself(tmp_path):
         "note",
         {"text": "a"},
         timeout=5,
-        direct=lambda store: republished.append(store.path),
+        direct=lambda store, run: republished.append(store.path) or run(),
     )
     assert counts == {NOTES: 1, "raw_events": 0}
     assert republished == [str(db)]

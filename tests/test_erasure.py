@@ -17,8 +17,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from consumer.journeys import expected, journeys
+from consumer.journeys import journeys
 from tests.conftest import fixture, post
+from tests.support.oracle import expected
 from tests.test_journeys import assert_views, post_lanes
 
 KEY = "test-pseudonym-key-0123456789"

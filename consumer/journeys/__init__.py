@@ -1,19 +1,16 @@
-"""A journey simulator: learners on AlpaClass, Nutror and Toolzz courses, their webhooks as
-each platform really sends them, and the answer every view should give (`expected`).
+"""A journey simulator: learners on AlpaClass, Nutror and Toolzz courses, and their webhooks
+as each platform really sends them.
 
-Used by the tests (through the real pipeline, and straight into DuckDB) and by
-`learnstream demo`.
+Used by `learnstream demo` and by the tests (through the real pipeline, and straight into
+DuckDB). The answer every view should give is test code: tests/support/oracle.
 """
 
 from __future__ import annotations
 
 from consumer.journeys.behaviour import simulate
 from consumer.journeys.deliveries import Delivery, deliveries, identity, messages, shuffled
-from consumer.journeys.expected import expected
-from consumer.journeys.facts import Answer
 
-__all__ = ["Answer", "Delivery", "expected", "identity", "journeys", "messages", "shuffled",
-           "simulate"]
+__all__ = ["Delivery", "identity", "journeys", "messages", "shuffled", "simulate"]
 
 
 def journeys(learners: int, seed: int) -> list[Delivery]:

@@ -15,8 +15,8 @@ import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
-from consumer.personal import Suppression
 from consumer.rows import Batch, Written
+from consumer.sources.personal import Suppression
 from consumer.store import owner
 from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries, save_offsets

@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import duckdb
 
-from consumer.identity import same_event
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
+from consumer.sources.identity import same_event
 
 
 def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tuple[int, int]]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumer.journeys import current, lessons, macros, periods
 from consumer.journeys.deliveries import Delivery
-from consumer.journeys.facts import Answer, facts
+from tests.support.oracle import current, lessons, macros, periods
+from tests.support.oracle.facts import Answer, facts
 
 
 def expected(ds: Sequence[Delivery], received: bool = True) -> list[Answer]:

@@ -17,8 +17,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from consumer.identity import email
 from consumer.rows import Batch, CommerceRow, LearningRow
+from consumer.sources.identity import email
 
 EMAIL = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+", re.IGNORECASE)
 # 11 digits, punctuated as 000.000.000-00 or not, not inside a longer number.

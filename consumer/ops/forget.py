@@ -16,34 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from consumer import control
-from consumer.personal import NotAnIdentifier, Suppression, identity, key_id
 from consumer.settings import ConsumerSettings, load_with_args
 from consumer.snapshot import publish
+from consumer.sources.personal import NotAnIdentifier, Suppression, identity, key_id
 from consumer.store import Store
-from consumer.store.erase import erase, suppressed
+from consumer.store.erase import KeyProblem, erase, suppressed, use_key
 
 PREFIXES = ("email:", "cpf:", "id:")
-
-
-class KeyProblem(RuntimeError):
-    """The pseudonym key is missing or is not the one the suppressions were made with."""
-
-
-def use_key(store: Store, key: str) -> None:
-    """Give `store` the key and the erased people's hashes, so its writes skip them.
-    KeyProblem (one line) when suppressions exist that this key cannot check."""
-    hashes, key_ids = store.run(suppressed)
-    if not key:
-        if hashes:
-            raise KeyProblem(f"the store suppresses {len(hashes)} identities of erased people "
-                             "but LEARNSTREAM_PSEUDONYM_KEY is not set: set the key they were "
-                             "made with")
-        store.suppression = None
-        return
-    if key_ids - {key_id(key.encode())}:
-        raise KeyProblem("suppressed_people was made with another LEARNSTREAM_PSEUDONYM_KEY: "
-                         "set that key (a new key would let erased people back in)")
-    store.suppression = Suppression(key.encode(), hashes)
 
 
 def apply(store: Store, payload: dict[str, Any]) -> control.Counts:
