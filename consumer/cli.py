@@ -14,7 +14,7 @@ from typing import Any
 from consumer import logs, metrics
 from consumer.ops import check, forget, launcher, repair
 from consumer.ops.broker import EmbeddedBroker
-from consumer.readers import export, query, report
+from consumer.readers import export, person, query, report
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
@@ -39,6 +39,7 @@ commands:
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
+  person    everything the snapshot holds about one person (--format json to send them)
   forget    erase people (e-mail, CPF or learner key) from the store, bytes included, and
             never store them again (LGPD; works while the consumer runs)
   check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "events": events_main, "rebuild": rebuild_main,
         "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
-        "forget": forget.main,
+        "forget": forget.main, "person": person.main,
         "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")

@@ -37,26 +37,7 @@ def erase(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: 
           key_id: str, now: datetime) -> dict[str, int]:
     """Remove every trace of `people` (each a list of typed identities, the first naming
     them in the audit) and suppress them; rows removed per table."""
-    con.execute("create or replace temp table _who (person integer, identity varchar)")
-    con.execute("insert into _who select unnest($1::integer[]), unnest($2::varchar[])",
-                [[n for n, ids in enumerate(people) for _ in ids],
-                 [i for ids in people for i in ids]])
-    for _ in range(2):  # the ids their e-mail events carry find their id-only events
-        con.execute(f"""insert into _who
-            with ids as (select rowid as r, unnest({LEARNING_IDS}) as i from learning_events
-                         where {_named('learning')})
-            select distinct w.person, b.i from ids a join _who w on w.identity = a.i
-            join ids b on b.r = a.r where b.i is not null
-            except select * from _who""")
-    uids = {u for (u,) in con.execute(
-        f"select event_uid from learning_events where {_named('learning')} union "
-        f"select event_uid from commerce_events where {_named('commerce')}").fetchall()}
-    pattern = body_pattern([i for (i,) in con.execute("select identity from _who").fetchall()])
-    con.execute("create or replace temp table _uids (event_uid varchar primary key)")
-    con.execute("insert into _uids select distinct unnest($1::varchar[])", [sorted(uids)])
-    if pattern:
-        con.execute("insert or ignore into _uids select event_uid from raw_events where "
-                    "regexp_matches(body::varchar, $1)", [pattern])
+    pattern = find(con, people)
     removed = _delete(con, pattern)
     _suppress(con, people, key, key_id, now)
     con.execute("insert into erasures (erased_at, people, removed) values ($1, $2, $3)",
@@ -66,7 +47,32 @@ def erase(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: 
     return removed
 
 
-def _named(table: str) -> str:
+def find(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]]) -> str | None:
+    """Fill the temp tables _who (person, identity) and _uids (the events naming them);
+    the pattern of their e-mails and CPFs in bodies (None: they have none)."""
+    con.execute("create or replace temp table _who (person integer, identity varchar)")
+    con.execute("insert into _who select unnest($1::integer[]), unnest($2::varchar[])",
+                [[n for n, ids in enumerate(people) for _ in ids],
+                 [i for ids in people for i in ids]])
+    for _ in range(2):  # the ids their e-mail events carry find their id-only events
+        con.execute(f"""insert into _who
+            with ids as (select rowid as r, unnest({LEARNING_IDS}) as i from learning_events
+                         where {named('learning')})
+            select distinct w.person, b.i from ids a join _who w on w.identity = a.i
+            join ids b on b.r = a.r where b.i is not null
+            except select * from _who""")
+    pattern = body_pattern([i for (i,) in con.execute("select identity from _who").fetchall()])
+    con.execute("create or replace temp table _uids (event_uid varchar primary key)")
+    con.execute(f"""insert into _uids select event_uid from learning_events
+                    where {named('learning')} union
+                    select event_uid from commerce_events where {named('commerce')}""")
+    if pattern:
+        con.execute("insert or ignore into _uids select event_uid from raw_events where "
+                    "regexp_matches(body::varchar, $1)", [pattern])
+    return pattern
+
+
+def named(table: str) -> str:
     """A filter for the rows of `table` naming an identity in _who (hash joins, no scan
     per identity)."""
     ids = "(select identity from _who)"
@@ -101,7 +107,7 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
     con.execute(f"""create or replace temp table _touched as
                     select distinct learner_key, course_key, module_key, lesson_key
                     from learning_events
-                    where event_uid in (select event_uid from _uids) or {_named('learning')}""")
+                    where event_uid in (select event_uid from _uids) or {named('learning')}""")
     removed = {}
     for table, where in (
             ("dead_letters", f"""{letters} or (kafka_partition, kafka_offset) in (
@@ -110,9 +116,9 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
             ("conflicting_deliveries", f"event_uid in (select event_uid from _uids) or {body}"),
             ("raw_events", "event_uid in (select event_uid from _uids)"),
             ("learning_events", f"event_uid in (select event_uid from _uids) or "
-                                f"{_named('learning')}"),
+                                f"{named('learning')}"),
             ("commerce_events", f"event_uid in (select event_uid from _uids) or "
-                                f"{_named('commerce')}")):
+                                f"{named('commerce')}")):
         removed[table] = _count(con, f"delete from {table} where {where}",
                                 args if "$1" in where else [])
     # Their own state goes; anyone else an erased event named is refolded from what is left,
