@@ -151,3 +151,35 @@ async def test_forget_while_ingesting_leaves_no_byte_and_views_equal_the_oracle(
     (people, removed), = consumer.rows("select people, removed from erasures")
     assert people == [person]
     assert {k: str(v) for k, v in json.loads(removed).items()}.items() <= counts.items()
+
+
+def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_path):
+    """Straight into DuckDB, state folded every 50 rows: Q's event that also names P (in its
+    body) goes with P; Q's folded state must be recomputed without it, and the catalogue of
+    the lessons P's events named too. Every view then equals the oracle without those events."""
+    import msgspec
+
+    from consumer import control
+    from consumer.journeys import identity
+    from consumer.store import Store
+    from consumer.store.erase import use_key
+    from tests.test_journeys import load, rows_of
+
+    ds = journeys(120, 7)
+    her = ds[0].event.learner
+    other = next(d for d in ds if d.event.learner != her and d.event.platform == "alpaclass"
+                 and d.event.action == "lesson_completed")
+    uid = identity(other)
+    mentioning = [msgspec.structs.replace(d, body=d.body[:-1] + b', "note": "' +
+                                          her.email.encode() + b'"}')
+                  if identity(d) == uid else d for d in ds]
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=50)
+    use_key(store, KEY)
+    load(store, mentioning, batch_size=200)
+    assert store.query("select count(*) from course_state_folded where learner_key = $1",
+                       [other.event.learner.email])[1] != [(0,)]
+    counts = control.apply(store, "forget", {"people": [[f"email:{her.email}"]]})
+    assert counts["raw_events"] == len({identity(d) for d in ds if d.event.learner == her}) + 1
+    kept = [d for d in ds if d.event.learner != her and identity(d) != uid]
+    assert_views(rows_of(store), expected(kept))
+    store.close()
