@@ -56,6 +56,10 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat = "text"
     metrics_port: Port = 9101  # 0 = no metrics server
     pseudonym_key: PseudonymKey = ""  # "" = forget refuses; suppression needs it to check
+    # Kafka cannot delete one record: bodies of erased people stay in the raw topic this long
+    # (suppression keeps them out of the store if replayed meanwhile). Applied when the topic
+    # is created (here or by compose's topic service).
+    raw_retention_ms: Annotated[int, msgspec.Meta(ge=3_600_000)] = 604_800_000
 
     def __post_init__(self) -> None:
         for name in ("eduzz_zone", "toolzz_zone"):

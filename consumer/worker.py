@@ -32,14 +32,17 @@ class StoreFailed(RuntimeError):
     and, restarted, resumes from the offsets DuckDB holds."""
 
 
-async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
+async def ensure_topic(bootstrap: str, topic: str, partitions: int,
+                       retention_ms: int | None = None) -> None:
     """Create `topic` when the cluster lacks it (production creates it up front)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         if topic not in await admin.list_topics():
             try:
-                await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+                configs = {"retention.ms": str(retention_ms)} if retention_ms else {}
+                await admin.create_topics([NewTopic(topic, partitions, replication_factor=1,
+                                                    topic_configs=configs)])
                 log.info("created topic %s with %d partitions", topic, partitions)
             except TopicAlreadyExistsError:
                 pass
@@ -73,7 +76,7 @@ class Worker:
         """Consume until stopped. Store errors propagate: nothing is committed for that batch."""
         s = self.settings
         await asyncio.to_thread(use_key, self.store, s.pseudonym_key)  # erased people
-        await ensure_topic(s.bootstrap, s.topic, s.partitions)
+        await ensure_topic(s.bootstrap, s.topic, s.partitions, s.raw_retention_ms)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=s.bootstrap, group_id=s.group,
             enable_auto_commit=False, auto_offset_reset="earliest",

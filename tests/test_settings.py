@@ -28,6 +28,7 @@ BAD = {
     "store_retries": "-1", "eduzz_zone": "Mars/Olympus", "toolzz_zone": "Nowhere/Special",
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
     "snapshot_interval": "-1", "memory_limit": "lots", "pseudonym_key": "short",
+    "raw_retention_ms": "60000",
 }
 # Any string is a valid secret or token: there is no bad value to refuse.
 # A snapshot path may be empty (the default place) or any path.
