@@ -104,7 +104,8 @@ async def test_forget_while_ingesting_leaves_no_byte_and_views_equal_the_oracle(
             assert (await post(http, receiver, source, body))[0] == 200
     posted = len(hers) + len(others) // 2 + len(more)
     await caught_up(consumer, posted)
-    assert consumer.rows("select count(*) from dead_letters") == [(1,)]
+    ((error,),) = consumer.rows("select error from dead_letters")
+    assert her.email not in error and her.alpaclass_id not in error  # names the field only
     assert consumer.rows("select count(*) from conflicting_deliveries") == [(1,)]
     await asyncio.to_thread(consumer.store.fold)  # her current state in the folded tables
     assert consumer.rows(f"select count(*) from course_state_folded where learner_key = "
