@@ -31,6 +31,9 @@ def copy_clean(con: duckdb.DuckDBPyConnection, path: str) -> str:
         finally:
             con.execute(f'use "{source}"')
         con.execute(f'copy from database "{source}" to learnstream_clean (data)')
+        con.execute("checkpoint learnstream_clean")  # the copy alone is then complete
     finally:
         con.execute("detach learnstream_clean")
+    if Path(fresh + ".wal").exists():  # it would not follow the file when swapped in
+        raise RuntimeError(f"the clean copy {fresh} kept a WAL; not swapped in")
     return fresh
