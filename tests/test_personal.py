@@ -163,3 +163,28 @@ def test_pseudonymize_without_a_key_refuses_in_one_line(snapshot, tmp_path, monk
     assert capsys.readouterr().err.strip() == (
         "learnstream sql: --pseudonymize needs LEARNSTREAM_PSEUDONYM_KEY (--pseudonym-key): "
         "pseudonyms are keyed hashes")
+
+
+def test_the_key_is_required_and_cannot_change_once_people_are_erased(tmp_path,
+                                                                        monkeypatch):
+    from consumer import control
+    from consumer.ops import forget
+    from consumer.store.erase import KeyProblem, use_key
+
+    monkeypatch.delenv("LEARNSTREAM_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(SystemExit) as refused:
+        forget.main(["--data-dir", str(tmp_path), "teste@email.com"])
+    assert refused.value.code == (
+        "learnstream forget: LEARNSTREAM_PSEUDONYM_KEY (--pseudonym-key) is not set: erased "
+        "people are remembered by keyed hashes, so set the consumer's key")
+    store = Store(tmp_path / "learnstream.duckdb")
+    store.write(decoded(NAMES), "t")
+    use_key(store, KEY)
+    counts = control.apply(store, "forget", {"people": [["email:teste@email.com"]]})
+    assert counts["raw_events"] == 1 and counts["people"] == 1
+    assert store.suppression is not None and len(store.suppression.hashes) == 2  # e-mail, id
+    with pytest.raises(KeyProblem, match="not set: set the key they were made with"):
+        use_key(store, "")
+    with pytest.raises(KeyProblem, match="made with another LEARNSTREAM_PSEUDONYM_KEY"):
+        use_key(store, KEY + "-changed")
+    store.close()
