@@ -41,6 +41,8 @@ def disclose(con: duckdb.DuckDBPyConnection, identities: list[str]
                          bodies="regexp_matches(body::varchar, $1)" if pattern else "false")
         cur = con.execute(sql, [pattern] if "$1" in sql else [])
         out[name] = ([d[0] for d in cur.description], cur.fetchall())
+    for view in ("_who_keys", "_who_ids"):
+        con.execute(f"drop view {view}")
     for table in ("_who", "_uids"):
         con.execute(f"drop table {table}")
     return out

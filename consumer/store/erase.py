@@ -42,6 +42,8 @@ def erase(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: 
     _suppress(con, people, key, key_id, now)
     con.execute("insert into erasures (erased_at, people, removed) values ($1, $2, $3)",
                 [now, [keyed(key, ids[0]) for ids in people], json.dumps(removed)])
+    for view in ("_who_keys", "_who_ids"):
+        con.execute(f"drop view {view}")
     for table in ("_who", "_uids", "_touched"):
         con.execute(f"drop table if exists {table}")
     return removed
@@ -51,6 +53,8 @@ def find(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]]) -> str
     """Fill the temp tables _who (person, identity) and _uids (the events naming them);
     the pattern of their e-mails and CPFs in bodies (None: they have none)."""
     con.execute("create or replace temp table _who (person integer, identity varchar)")
+    con.execute(WHO_AS_STORED)
+    con.execute(WHO_IDS)
     con.execute("insert into _who select unnest($1::integer[]), unnest($2::varchar[])",
                 [[n for n, ids in enumerate(people) for _ in ids],
                  [i for ids in people for i in ids]])
@@ -72,15 +76,24 @@ def find(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]]) -> str
     return pattern
 
 
+# _who's identities as the stored columns hold them, so a filter compares columns as they
+# are (a hash lookup per row) instead of building a typed string per row of a large table.
+WHO_AS_STORED = """create or replace temp view _who_keys as
+    select substr(identity, 7) as v from _who where identity like 'email:%' union all
+    select substr(identity, 4) from _who where identity like 'id:%'"""
+WHO_IDS = """create or replace temp view _who_ids as
+    select split_part(substr(identity, 4), ':', 1) as p,
+           substr(identity, 5 + length(split_part(substr(identity, 4), ':', 1))) as i
+    from _who where identity like 'id:%'"""
+
+
 def named(table: str) -> str:
     """A filter for the rows of `table` naming an identity in _who (hash joins, no scan
-    per identity)."""
-    ids = "(select identity from _who)"
+    per identity). A learner or buyer key is an e-mail or `<platform>:<id>`."""
     if table == "commerce":
-        return f"{BUYER_ID} in {ids}"
-    return (f"(case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key "
-            f"in {ids} or 'email:' || learner_email in {ids} "
-            f"or 'id:' || platform || ':' || learner_id in {ids})")
+        return "buyer_key in (select v from _who_keys)"
+    return ("(learner_key in (select v from _who_keys) or learner_email in "
+            "(select v from _who_keys) or (platform, learner_id) in (select p, i from _who_ids))")
 
 
 def body_pattern(identities: Sequence[str]) -> str | None:
