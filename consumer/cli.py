@@ -19,8 +19,8 @@ from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store
-from consumer.store.erase import KeyProblem
 from consumer.store.owner import InUse
+from consumer.store.suppression import KeyProblem
 from consumer.worker import StoreFailed, Worker
 
 USAGE = """usage: learnstream COMMAND [options]

@@ -21,7 +21,7 @@ from consumer.snapshot import Snapshots
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error as StoreError
 from consumer.store import Store
-from consumer.store.erase import use_key
+from consumer.store.suppression import use_key
 
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0

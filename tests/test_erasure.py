@@ -163,7 +163,7 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
     from consumer import control
     from consumer.journeys import identity
     from consumer.store import Store
-    from consumer.store.erase import use_key
+    from consumer.store.suppression import use_key
     from tests.test_journeys import load, rows_of
 
     ds = journeys(120, 7)

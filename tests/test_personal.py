@@ -169,7 +169,7 @@ def test_the_key_is_required_and_cannot_change_once_people_are_erased(tmp_path,
                                                                         monkeypatch):
     from consumer import control
     from consumer.ops import forget
-    from consumer.store.erase import KeyProblem, use_key
+    from consumer.store.suppression import KeyProblem, use_key
 
     monkeypatch.delenv("LEARNSTREAM_PSEUDONYM_KEY", raising=False)
     with pytest.raises(SystemExit) as refused:

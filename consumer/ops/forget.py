@@ -20,7 +20,8 @@ from consumer.settings import ConsumerSettings, load_with_args
 from consumer.snapshot import publish
 from consumer.sources.personal import NotAnIdentifier, Suppression, identity, key_id
 from consumer.store import Store
-from consumer.store.erase import KeyProblem, erase, suppressed, use_key
+from consumer.store.erase import erase
+from consumer.store.suppression import KeyProblem, suppressed, use_key
 
 PREFIXES = ("email:", "cpf:", "id:")
 

@@ -12,8 +12,8 @@ from consumer.rows import Batch, Decoded
 from consumer.settings import ConsumerSettings
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error, Rowtuple, Store
-from consumer.store.erase import KeyProblem, use_key
 from consumer.store.owner import InUse
+from consumer.store.suppression import KeyProblem, use_key
 
 CHUNK = 50_000  # rows decoded per round trip
 

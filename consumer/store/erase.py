@@ -23,8 +23,7 @@ from datetime import datetime
 
 import duckdb
 
-from consumer.sources.personal import CPF, Suppression, key_id, keyed
-from consumer.store.db import Store
+from consumer.sources.personal import CPF, keyed
 from consumer.store.state import EXTRA, STATES
 
 # The identities a learning row names, as typed strings (personal.py).
@@ -179,30 +178,3 @@ def _suppress(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], k
                    select unnest($1::varchar[]), unnest($2::varchar[]), $3, $4""",
                 [[keyed(key, i) for _, i in rows], [keyed(key, people[p][0]) for p, _ in rows],
                  key_id, now])
-
-
-def suppressed(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
-    """(every suppressed identity hash, the key ids they were made with)."""
-    rows = con.execute("select identity_hash, key_id from suppressed_people").fetchall()
-    return {h for h, _ in rows}, {k for _, k in rows}
-
-
-class KeyProblem(RuntimeError):
-    """The pseudonym key is missing or is not the one the suppressions were made with."""
-
-
-def use_key(store: Store, key: str) -> None:
-    """Give `store` the key and the erased people's hashes, so its writes skip them.
-    KeyProblem (one line) when suppressions exist that this key cannot check."""
-    hashes, key_ids = store.run(suppressed)
-    if not key:
-        if hashes:
-            raise KeyProblem(f"the store suppresses {len(hashes)} identities of erased people "
-                             "but LEARNSTREAM_PSEUDONYM_KEY is not set: set the key they were "
-                             "made with")
-        store.suppression = None
-        return
-    if key_ids - {key_id(key.encode())}:
-        raise KeyProblem("suppressed_people was made with another LEARNSTREAM_PSEUDONYM_KEY: "
-                         "set that key (a new key would let erased people back in)")
-    store.suppression = Suppression(key.encode(), hashes)

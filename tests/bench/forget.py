@@ -30,8 +30,8 @@ from consumer.settings import ConsumerSettings
 from consumer.snapshot import publish
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Store, apply_schema
-from consumer.store.erase import use_key
 from consumer.store.state import refold
+from consumer.store.suppression import use_key
 from tests.bench.views import generate
 
 KEY = "bench-pseudonym-key-0123456789"
