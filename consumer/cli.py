@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from consumer import metrics
-from consumer.ops import check, launcher, repair
+from consumer.ops import check, forget, launcher, repair
 from consumer.ops.broker import EmbeddedBroker
-from consumer.readers import export, query, report
+from consumer.readers import export, person, query, report
 from consumer.readers.dashboard import main as dashboard
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store, explain
+from consumer.store.owner import InUse
+from consumer.store.suppression import KeyProblem
 from consumer.worker import StoreFailed, Worker
 from ingest import logs
 
@@ -43,6 +45,9 @@ commands:
   export    every table and view of the snapshot to --format parquet|csv files
   dashboard funnels, engagement, retention, at-risk learners and data quality as a page of
             charts over the snapshot (http://127.0.0.1:8050/)
+  person    everything the snapshot holds about one person (--format json to send them)
+  forget    erase people (e-mail, CPF or learner key) from the store, bytes included, and
+            never store them again (LGPD; works while the consumer runs)
   check     broker reachable, topic present, data dir writable, secrets set; exit 1 if not
   bench     the benchmarks of tests/bench (a clone of the repository): one table + JSON
 
@@ -77,7 +82,8 @@ def _dispatch(argv: Sequence[str] | None) -> None:
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main, "replay-dead-letters": replay_main,
         "report": report.main, "sql": query.main, "export": export.main,
-        "dashboard": dashboard.main, "check": check.main}
+        "dashboard": dashboard.main, "forget": forget.main, "person": person.main,
+        "check": check.main}
     if command not in commands:
         sys.exit(f"learnstream: unknown command {command!r}\n\n{USAGE}")
     commands[command](rest)
@@ -139,7 +145,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 async def _consume(settings: ConsumerSettings) -> None:
     try:
         db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
-    except (OSError, StoreError) as exc:  # not a directory, not writable, locked by another
+    except (OSError, StoreError, InUse) as exc:  # not a dir, not writable, locked by another
         raise SystemExit(f"learnstream consume: cannot open {settings.db_path} (--data-dir / "
                          f"LEARNSTREAM_DATA_DIR): {exc}") from None
     worker = Worker(settings, db)
@@ -159,7 +165,7 @@ async def _consume(settings: ConsumerSettings) -> None:
                                  f"LEARNSTREAM_METRICS_PORT): {exc.strerror}") from None
         await worker.run(on_ready=lambda: print(
             f"consumer ready: {settings.db_path} (readers: {settings.snapshot_path})", flush=True))
-    except StoreFailed as exc:
+    except (StoreFailed, KeyProblem) as exc:
         logging.getLogger(__name__).error("%s", exc)
         raise SystemExit(f"learnstream consume: {exc}") from None
     finally:

@@ -17,6 +17,10 @@ HELP = {
     "store_retries": "retries of a failed DuckDB batch (with backoff) before the consumer exits",
     "snapshot_interval": "seconds between refreshes of <data-dir>/analytics.duckdb (0 = none)",
     "snapshot": "snapshot file to read; empty: <data-dir>/analytics.duckdb",
+    "raw_retention_ms": "retention (ms) of the raw topic when learnstream creates it; bodies "
+                        "of erased people stay in Kafka until then",
+    "pseudonym_key": "secret key of the keyed hashes of erased people and of pseudonyms "
+                     "(at least 16 characters; empty: forget and --pseudonymize refuse)",
     "eduzz_zone": "time zone of zoneless Eduzz timestamps",
     "toolzz_zone": "time zone of zoneless Toolzz timestamps (send_at)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",

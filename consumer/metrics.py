@@ -42,6 +42,9 @@ class ConsumerMetrics:
         self.duplicates = Counter("learnstream_duplicates",
                                   "Messages skipped: their event_uid was already stored",
                                   registry=r)
+        self.suppressed = Counter("learnstream_suppressed",
+                                  "Messages not stored: they name a person erased by "
+                                  "learnstream forget", registry=r)
         self.dead_letters = Counter("learnstream_dead_letters",
                                     "Dead letters stored (a redelivered one once), "
                                     "by source and kind",
@@ -81,6 +84,7 @@ class ConsumerMetrics:
             self.dead_letters.labels(source, kind).inc(n)
         self.stored.inc(written.events)
         self.duplicates.inc(written.duplicates)
+        self.suppressed.inc(written.suppressed)
         self.batch_messages.observe(batch.messages)
         self.insert_seconds.observe(insert_seconds)
 

@@ -94,6 +94,7 @@ class Delivery(msgspec.Struct, gc=False, frozen=True):
     duplicates: int  # positions dropped as redeliveries
     conflicts: int
     dead_letters: int
+    suppressed: int = 0  # positions naming an erased person: not stored
 
 
 class Written(NamedTuple):
@@ -106,6 +107,7 @@ class Written(NamedTuple):
     commerce: int
     # (source, error kind) of each dead letter stored: a redelivered one is not stored again
     letter_kinds: tuple[tuple[str, str], ...] = ()
+    suppressed: int = 0  # messages naming an erased person, not stored
 
     @property
     def dead_letters(self) -> int:

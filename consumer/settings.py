@@ -24,8 +24,11 @@ LogLevel = Annotated[str, msgspec.Meta(pattern=LOG_LEVEL)]
 LogFormat = Literal["text", "json"]
 Dir = Annotated[str, msgspec.Meta(min_length=1)]
 # What a patterned or enumerated field expects, in words (msgspec would show the regex).
+# Empty (no erasure, no pseudonyms) or long enough not to be guessed.
+PseudonymKey = Annotated[str, msgspec.Meta(pattern=r"^$|^.{16,}$")]
 EXPECTED = {**loader.EXPECTED, "memory_limit": "a size such as 512MB or 2GiB",
-            "free_space_warning": "a size such as 512MB or 2GiB"}
+            "free_space_warning": "a size such as 512MB or 2GiB",
+            "pseudonym_key": "empty, or a secret of at least 16 characters"}
 Size = Annotated[str, msgspec.Meta(pattern=MEMORY)]
 # A snapshot is a whole copy of the store: below this much free space in the data dir,
 # `check` and the consumer warn.
@@ -55,6 +58,11 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
     metrics_port: Port = 9101  # 0 = no metrics server
+    pseudonym_key: PseudonymKey = ""  # "" = forget refuses; suppression needs it to check
+    # Kafka cannot delete one record: bodies of erased people stay in the raw topic this long
+    # (suppression keeps them out of the store if replayed meanwhile). Applied when the topic
+    # is created (here or by compose's topic service).
+    raw_retention_ms: Annotated[int, msgspec.Meta(ge=3_600_000)] = 604_800_000
 
     def __post_init__(self) -> None:
         for name in ("eduzz_zone", "toolzz_zone"):
@@ -114,6 +122,7 @@ class ReaderSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     data_dir: Dir = "./data"
     snapshot: str = ""  # "" = <data_dir>/analytics.duckdb
+    pseudonym_key: PseudonymKey = ""  # for --pseudonymize
 
     @property
     def snapshot_path(self) -> Path:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from consumer.control import Server
 from consumer.metrics import ConsumerMetrics, measure_lag
 from consumer.probe import BrokerProbe
 from consumer.resume import ResumeFromStore, StoredOffsets, fingerprint
@@ -21,6 +22,7 @@ from consumer.snapshot import Snapshots
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error as StoreError
 from consumer.store import Store, explain
+from consumer.store.suppression import use_key
 
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0
@@ -31,14 +33,17 @@ class StoreFailed(RuntimeError):
     and, restarted, resumes from the offsets DuckDB holds."""
 
 
-async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
+async def ensure_topic(bootstrap: str, topic: str, partitions: int,
+                       retention_ms: int | None = None) -> None:
     """Create `topic` when the cluster lacks it (production creates it up front)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         if topic not in await admin.list_topics():
             try:
-                await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+                configs = {"retention.ms": str(retention_ms)} if retention_ms else {}
+                await admin.create_topics([NewTopic(topic, partitions, replication_factor=1,
+                                                    topic_configs=configs)])
                 log.info("created topic %s with %d partitions", topic, partitions)
             except TopicAlreadyExistsError:
                 pass
@@ -62,6 +67,8 @@ class Worker:
         self.offsets = StoredOffsets(store, settings.topic)  # and the lock of the batch in hand
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
                                    self.metrics.snapshot_published, settings.free_space_warning)
+        # Commands' changes (control.py), each published to readers before it is answered.
+        self.requests = Server(store, settings.data_dir, republish=self.snapshots.now)
 
     @property
     def ready(self) -> bool:
@@ -75,7 +82,8 @@ class Worker:
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Consume until stopped. Store errors propagate: nothing is committed for that batch."""
         s = self.settings
-        await ensure_topic(s.bootstrap, s.topic, s.partitions)
+        await asyncio.to_thread(use_key, self.store, s.pseudonym_key)  # erased people
+        await ensure_topic(s.bootstrap, s.topic, s.partitions, s.raw_retention_ms)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=s.bootstrap, group_id=s.group,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -98,6 +106,7 @@ class Worker:
                 await self._poll_once(consumer)
                 await measure_lag(consumer, self.metrics)
                 await self.snapshots.maybe(self.consumed)  # between batches, never during one
+                await self.requests.serve(self.offsets.in_hand)  # also between batches
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)
         finally:

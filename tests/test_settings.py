@@ -31,6 +31,7 @@ BAD = {
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
     "snapshot_interval": "-1", "memory_limit": "lots", "free_space_warning": "plenty",
     "dashboard_port": "65536", "dashboard_host": "", "dashboard_refresh": "0",
+    "pseudonym_key": "short", "raw_retention_ms": "60000",
 }
 # Any string is a valid secret or token: there is no bad value to refuse.
 # A snapshot path may be empty (the default place) or any path.

@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from consumer.rows import Batch
+from consumer.rows import Batch, Decoded
 from consumer.settings import ConsumerSettings
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error, Rowtuple, Store
+from consumer.store.owner import InUse
+from consumer.store.suppression import KeyProblem, use_key
 
 CHUNK = 50_000  # rows decoded per round trip
 
@@ -69,8 +71,12 @@ def _rebuild(db: Store, decoder: Decoder, rows: list[Rowtuple]) -> RebuildResult
     lettered = set(db.query(f"select kafka_partition, kafka_offset from dead_letters where {AT}",
                             [[r[3] for r in rows], [r[4] for r in rows]])[1])
     new, cleared = Batch(), []  # rows to store; dead letters to delete
-    for body, *meta in rows:
-        out, position = decoder.decode(_message(body.encode(), *meta)), (meta[2], meta[3])
+    outs = [decoder.decode(_message(body.encode(), *meta)) for body, *meta in rows]
+    erased = _erased(db, outs)
+    for (_, *meta), out in zip(rows, outs, strict=True):
+        position = (meta[2], meta[3])
+        if position in erased:  # a person erased since (forget removes their raw rows)
+            continue
         new.learning += out.learning
         new.commerce += out.commerce
         if out.dead is not None and position not in lettered:
@@ -98,8 +104,12 @@ def replay_dead_letters(settings: ConsumerSettings) -> ReplayResult:
     return total
 
 
-def _replay(db: Store, decoder: Decoder, rows: list[Rowtuple]) -> ReplayResult:
+def _replay(db: Store, decoder: Decoder, every: list[Rowtuple]) -> ReplayResult:
+    rows = every
     outs = [decoder.decode(_message(*row[:6])) for row in rows]
+    erased = _erased(db, outs)  # their letter is deleted below and nothing of them stored
+    outs = [o for o, row in zip(outs, rows, strict=True) if (row[3], row[4]) not in erased]
+    rows = [row for row in rows if (row[3], row[4]) not in erased]
     stored = db.stored([o.raw.event_uid for o in outs if o.raw is not None])
     new, duplicates = Batch(), 0  # rows to store
     for (*_, backed, _rowid), out in zip(rows, outs, strict=True):
@@ -116,11 +126,23 @@ def _replay(db: Store, decoder: Decoder, rows: list[Rowtuple]) -> ReplayResult:
             new.learning += out.learning
             new.commerce += out.commerce
     db.query("delete from dead_letters where rowid in (select unnest($1::bigint[]))",
-             [[row[-1] for row in rows]])
+             [[row[-1] for row in [*rows, *(r for r in every if (r[3], r[4]) in erased)]]])
     return ReplayResult(len(rows), len(rows) - len(new.dead), db.append("dead_letters", new.dead),
                         db.append("raw_events", new.raw),
                         db.append("learning_events", new.learning),
                         db.append("commerce_events", new.commerce), duplicates)
+
+
+def _erased(db: Store, outs: list[Decoded]) -> set[tuple[int, int]]:
+    """Positions of decoded messages naming a person erased by `forget` (suppression)."""
+    if not db.suppression:
+        return set()
+    batch = Batch()
+    for out in outs:
+        position = out.raw or out.dead
+        if position is not None:
+            batch.add(position.kafka_partition, position.kafka_offset, out)
+    return db.suppression.positions(batch)
 
 
 def _message(body: bytes, source: str, received_at: datetime, partition: int, offset: int,
@@ -142,6 +164,12 @@ def _repairing(settings: ConsumerSettings) -> Iterator[Store]:
         raise RuntimeError(f"{path} does not exist: no consumer has stored anything there")
     try:
         db = Store(path)
+        use_key(db, settings.pseudonym_key)  # erased people stay out of what is re-derived
+    except KeyProblem as exc:
+        db.close()
+        raise RuntimeError(str(exc)) from exc
+    except InUse as exc:
+        raise RuntimeError(f"{path} is in use by a running consumer: stop it first") from exc
     except Error as exc:
         if "Could not set lock" not in str(exc):  # DuckDB lets one process open a file
             raise

@@ -18,6 +18,9 @@ PROG = "learnstream export"
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pseudonymize", action="store_true",
+                        help="the files hold keyed pseudonyms instead of e-mails, names, ids and "
+                             "keys, and no bodies (needs LEARNSTREAM_PSEUDONYM_KEY)")
     parser.add_argument("--format", choices=("parquet", "csv"), default="parquet",
                         help="one file per table or view (default: parquet)")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -32,7 +35,7 @@ def main(argv: Sequence[str]) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(PROG, f"cannot create {out}: {exc.strerror}")
-    with open_snapshot(settings, PROG) as db:
+    with open_snapshot(settings, PROG, args.pseudonymize) as db:
         written = export_all(db, out, args.format)
     rows = sum(n for _, n in written)
     sys.stdout.write(f"exported {len(written)} tables and views ({rows} rows) from {db.path} "

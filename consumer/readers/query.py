@@ -17,6 +17,9 @@ PROG = "learnstream sql"
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pseudonymize", action="store_true",
+                        help="the query sees keyed pseudonyms instead of e-mails, names, ids and "
+                             "keys, and no bodies (needs LEARNSTREAM_PSEUDONYM_KEY)")
     parser.add_argument("statement", metavar="SQL", help="one query (the snapshot is "
                         "read-only: statements that write fail)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
@@ -27,7 +30,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str]) -> None:
     """`learnstream sql [--snapshot PATH] [--format table|csv|json] SQL`."""
     settings, args = settings_and_args(argv, PROG, _add_arguments)
-    with open_snapshot(settings, PROG) as db:
+    with open_snapshot(settings, PROG, args.pseudonymize) as db:
         columns, rows = query(db, PROG, args.statement)
     if args.format == "csv":
         write_csv(columns, rows)

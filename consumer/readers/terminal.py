@@ -37,11 +37,15 @@ def settings_and_args(argv: Sequence[str], prog: str,
     return load_with_args(ReaderSettings, argv, prog, add)
 
 
-def open_snapshot(settings: ReaderSettings, prog: str) -> ReadOnly:
-    """The snapshot, read-only; a missing or unreadable file exits 2 saying what to do."""
+def open_snapshot(settings: ReaderSettings, prog: str, pseudonymize: bool = False) -> ReadOnly:
+    """The snapshot, read-only (pseudonymized with the pseudonym key); a missing or
+    unreadable file exits 2 saying what to do."""
     path = settings.snapshot_path
+    if pseudonymize and not settings.pseudonym_key:
+        fail(prog, "--pseudonymize needs LEARNSTREAM_PSEUDONYM_KEY (--pseudonym-key): "
+                   "pseudonyms are keyed hashes")
     try:
-        return ReadOnly(path)
+        return ReadOnly(path, settings.pseudonym_key.encode() if pseudonymize else None)
     except FileNotFoundError:
         fail(prog, f"no snapshot at {path}: the consumer publishes it while it runs "
                    f"(learnstream up or consume --data-dir {settings.data_dir}); "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -21,6 +22,8 @@ from typing import Any, TypeVar
 import duckdb
 
 from consumer.store.errors import is_fatal
+from consumer.store.owner import closed, take
+from consumer.store.rewrite import copy_clean
 from consumer.store.schema import apply_schema
 
 Rowtuple = tuple[Any, ...]
@@ -43,12 +46,21 @@ class Connection:
             "storage_compatibility_version": STORAGE_VERSION}
         if memory_limit:
             self._config["memory_limit"] = memory_limit
+        self._owner = self._fd = -1
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._owner = take(self.path, wait=0.5)  # InUse: another process has it
         # A DuckDB connection is not safe for concurrent use, and the rebalance listener
         # reads offsets from the coordinator's task while a batch may be writing.
         self._lock = threading.RLock()
-        self._open()
+        try:
+            self._open()
+        except BaseException:
+            self._owner = closed(self._owner)
+            raise
+        self._hold_file()
+
+    def _hold_file(self) -> None:
         # DuckDB's lock on the file is a POSIX record lock, which a process loses when it closes
         # *any* descriptor of the file. Snapshots copy through this one, open for the Store's
         # whole life and closed after the connection, so no copy ever unlocks the file.
@@ -110,9 +122,27 @@ class Connection:
                 self._watch(exc)
                 raise
 
+    def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(connection)` under the lock (store modules; in `transaction()` to write)."""
+        return self._on(work)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Rowtuple]]:
         """Run one statement; (column names, rows). Insert, update, delete give their count."""
         return self._on(_statement, sql, list(params))
+
+    def rewrite(self) -> float:
+        """Replace the file by a clean copy (no deleted value survives in its bytes); seconds
+        taken. Between transactions; the owner lock keeps the file ours while it reopens."""
+        with self._lock:
+            started = time.perf_counter()
+            fresh = self._on(copy_clean, self.path, STORAGE_VERSION)
+            self._con.close()
+            self._fd = closed(self._fd)
+            os.replace(fresh, self.path)
+            Path(self.path + ".wal").unlink(missing_ok=True)
+            self._open(reopen=True)  # the copy has the schema
+            self._hold_file()
+            return time.perf_counter() - started
 
     @contextmanager
     def frozen(self, as_of: datetime) -> Iterator[int]:
@@ -141,9 +171,8 @@ class Connection:
             finally:
                 with suppress(duckdb.Error):
                     self._con.close()
-                if self._fd >= 0:
-                    os.close(self._fd)
-                    self._fd = -1
+                self._fd = closed(self._fd)
+                self._owner = closed(self._owner)  # readers and commands may open it now
 
 
 def _say_if_2x_only(con: duckdb.DuckDBPyConnection, path: str) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 from msgspec import Struct
 from msgspec.structs import astuple
 
-from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
+from consumer.rows import Batch, Written
+from consumer.sources.personal import Suppression
 from consumer.store.connection import Connection, Rowtuple
 from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries
 from consumer.store.offsets import forget_offsets, save_offsets, stored_positions
+from consumer.store.schema import appenders
 from consumer.store.state import FOLD_AT, fold, positions, refold
 
 __all__ = ["Rowtuple", "Store"]
@@ -26,16 +28,11 @@ class Store(Connection):
     def __init__(self, path: str | Path, memory_limit: str | None = None,
                  fold_at: int = FOLD_AT) -> None:
         self.fold_at = fold_at
+        self.suppression: Suppression | None = None  # erased people (store/suppression.py)
         super().__init__(path, memory_limit)
 
     def _opened(self) -> None:
-        self._appenders = {
-            table: self._con.appender(table, columns=[
-                *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
-            for table, row in (("raw_events", RawRow), ("learning_events", LearningRow),
-                               ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
-                               ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
-        }
+        self._appenders = appenders(self._con)
         # The next stored_seq to give a learning row; learning rows not folded yet.
         self._seq, self._pending = positions(self._con)
 
@@ -78,27 +75,29 @@ class Store(Connection):
 
     def write(self, batch: Batch, topic: str) -> Written:
         """Store a batch, its offsets and its per-source delivery counts in one transaction;
-        redelivered event_uids are skipped. On any error nothing of the batch is stored and
-        the error propagates."""
+        redelivered event_uids and messages naming an erased person are skipped. On any
+        error nothing of the batch is stored and the error propagates."""
         with self.transaction():
             now = datetime.now(UTC)
-            redelivered = redelivered_letters(self._con, batch)
-            duplicates, conflicts = duplicate_events(self._con, kept(batch.raw, redelivered))
-            dropped = redelivered | duplicates
+            suppressed = self.suppression.positions(batch) if self.suppression else set()
+            redelivered = redelivered_letters(self._con, batch) - suppressed
+            duplicates, conflicts = duplicate_events(
+                self._con, kept(batch.raw, redelivered | suppressed))
+            dropped = redelivered | duplicates | suppressed
             letters = kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
                 ("raw_events", kept(batch.raw, dropped)),
                 ("learning_events", kept(batch.learning, dropped)),
                 ("commerce_events", kept(batch.commerce, dropped)),
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
-            self.append("deliveries", deliveries(batch, dropped, conflicts, now))
+            self.append("deliveries", deliveries(batch, dropped, conflicts, now, suppressed))
             save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             if folding := self._pending >= self.fold_at:
                 fold(self._con)
         self._pending = 0 if folding else self._pending
-        return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
+        return Written(n["raw_events"], len(dropped - suppressed), n["conflicting_deliveries"],
                        n["learning_events"], n["commerce_events"],
-                       tuple((d.source, d.error_kind) for d in letters))
+                       tuple((d.source, d.error_kind) for d in letters), len(suppressed))
 
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
         """Drop the stored offsets of `partitions`: their log was recreated from scratch."""

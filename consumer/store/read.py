@@ -3,14 +3,17 @@ publishes, or the file of a stopped consumer), opened read-only."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 
+from consumer.store.pseudonyms import pseudonymized
+
 Rowtuple = tuple[Any, ...]
+T = TypeVar("T")
 ExportFormat = Literal["parquet", "csv"]
 
 
@@ -24,11 +27,17 @@ class ReadOnly:
     """A read-only connection. In one process DuckDB shares a file's instance between open
     connections, so a newer snapshot is seen only once every older connection is closed."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, pseudonym_key: bytes | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():  # DuckDB's own error would not say what to do
             raise FileNotFoundError(f"no DuckDB file at {self.path}")
-        self._con = duckdb.connect(str(self.path), read_only=True)
+        # With a key: a pseudonymized copy in memory (store/pseudonyms.py) instead.
+        self._con = (pseudonymized(str(self.path), pseudonym_key) if pseudonym_key
+                     else duckdb.connect(str(self.path), read_only=True))
+
+    def run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(connection)`, for store modules of several statements (disclose)."""
+        return work(self._con)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
               ) -> tuple[list[str], list[Rowtuple]]:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import duckdb
+
+from consumer.rows import CommerceRow, DeadLetter, Delivery, LearningRow, RawRow
+
+# The tables the store appends rows to, and the row Struct of each (field order = columns).
+APPENDED = (("raw_events", RawRow), ("learning_events", LearningRow),
+            ("commerce_events", CommerceRow), ("dead_letters", DeadLetter),
+            ("conflicting_deliveries", RawRow), ("deliveries", Delivery))
 
 # Each folder may use what the folders before it create: the state macros read the tables,
 # the views read the state, the parametrised macros read the views.
@@ -29,3 +37,10 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(text)
         except duckdb.Error as exc:
             raise RuntimeError(f"sql/{name} failed: {exc}") from exc
+
+
+def appenders(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """An appender per appended table; learning rows also carry their stored_seq."""
+    return {table: con.appender(table, columns=[
+                *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
+            for table, row in APPENDED}

@@ -7,8 +7,12 @@ create table if not exists deliveries (
     new_events   integer not null,
     duplicates   integer not null,
     conflicts    integer not null,
-    dead_letters integer not null
+    dead_letters integer not null,
+    suppressed   integer not null default 0
 );
+
+-- Stores made before suppression existed.
+alter table deliveries add column if not exists suppressed integer default 0;
 
 comment on table deliveries is
     'One row per consumer batch and source: messages read and what they became. learnstream rebuild and replay-dead-letters add no rows.';
@@ -21,3 +25,5 @@ comment on column deliveries.duplicates is
 comment on column deliveries.conflicts is
     'Duplicates whose body differed from the first write (sentDate aside), kept in conflicting_deliveries.';
 comment on column deliveries.dead_letters is 'dead_letters rows added.';
+comment on column deliveries.suppressed is
+    'Messages not stored because they name a person erased by learnstream forget (suppressed_people).';

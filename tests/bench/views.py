@@ -163,7 +163,7 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     # One consumer batch a minute over the three months, per source, a few percent duplicates.
     con.execute("""insert into deliveries
         select timestamptz '2024-01-01 03:00:00+00' + to_seconds(b * 60), s,
-               1000, 958 - b % 30, 38 + b % 30, b % 2, 4
+               1000, 958 - b % 30, 38 + b % 30, b % 2, 4, 0
         from range(131040) t(b), (values ('eduzz'), ('toolzz')) v(s)""")
     con.execute("drop table g")
     con.execute("checkpoint")

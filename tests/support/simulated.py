@@ -1,17 +1,27 @@
-"""Simulated runs stored without Kafka: the journey simulator's deliveries, decoded and
-written in batches as the consumer would."""
+"""Simulated runs: the journey simulator's deliveries stored without Kafka (decoded and
+written in batches as the consumer would) or posted to a receiver, and the views compared
+with the oracle's answers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from consumer.journeys import Delivery, messages
+import aiohttp
+
+from consumer.journeys import Delivery, identity, messages
 from consumer.journeys.events import ZONE
 from consumer.rows import Batch
 from consumer.sources.decoder import Decoder
 from consumer.store import Store
+from tests.conftest import post
+from tests.support.oracle import Answer
 
 SMALL = (30, 5)  # learners, seed: a run in which every view and macro has rows
+Query = Callable[[str], Sequence[tuple[Any, ...]]]
 
 
 def load(store: Store, ds: Sequence[Delivery], batch_size: int = 10_000) -> None:
@@ -24,3 +34,46 @@ def load(store: Store, ds: Sequence[Delivery], batch_size: int = 10_000) -> None
             store.write(batch, "sim")
             batch = Batch()
     store.write(batch, "sim")
+
+
+def normal(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows comparable across DuckDB and Python: floats to 6 decimals, times in UTC, sorted."""
+    def value(v: Any) -> Any:
+        if isinstance(v, float):
+            return round(v, 6)
+        return v.astimezone(UTC) if isinstance(v, datetime) else v
+
+    fixed = [tuple(value(v) for v in row) for row in rows]
+    return sorted(fixed, key=lambda r: tuple((v is None, v if v is not None else 0) for v in r))
+
+
+def assert_views(query: Query, answers: Sequence[Answer]) -> None:
+    """Each view or macro call holds exactly the expected rows."""
+    for a in answers:
+        got = normal(query(f"select {', '.join(a.columns)} from {a.relation}"))
+        want = normal(a.rows)
+        only_db = [r for r in got if r not in want][:5]
+        only_oracle = [r for r in want if r not in got][:5]
+        assert got == want, (f"{a.relation}: {len(got)} rows, expected {len(want)}; "
+                             f"only in DuckDB {only_db}; only expected {only_oracle}")
+
+
+def rows_of(store: Store) -> Query:
+    return lambda sql: store.query(sql)[1]
+
+
+async def post_lanes(base: str, ds: Sequence[Delivery], lanes: int = 8) -> list[int]:
+    """POST every delivery, signed; several at once, but the copies of one event in order
+    on one lane, so the first copy is the first stored, as the oracle assumes."""
+    statuses: list[int] = []
+
+    async def lane(http: aiohttp.ClientSession, mine: list[Delivery]) -> None:
+        for d in mine:
+            statuses.append((await post(http, base, d.source, d.body, **dict(d.headers)))[0])
+
+    by_lane: list[list[Delivery]] = [[] for _ in range(lanes)]
+    for d in ds:
+        by_lane[zlib.crc32(identity(d).encode()) % lanes].append(d)
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(lane(http, mine) for mine in by_lane))
+    return statuses
