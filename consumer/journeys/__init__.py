@@ -1,5 +1,6 @@
-"""A journey simulator: learners on AlpaClass, Nutror and Toolzz courses, their webhooks as
-each platform really sends them, and the answer every view should give (`expected`).
+"""A journey simulator: learners on AlpaClass, Nutror and Toolzz courses, buyers on MyEduzz,
+their webhooks as each platform really sends them, and the answer every view should give
+(`expected`).
 
 Used by the tests (through the real pipeline, and straight into DuckDB) and by
 `learnstream demo`.
@@ -7,17 +8,34 @@ Used by the tests (through the real pipeline, and straight into DuckDB) and by
 
 from __future__ import annotations
 
+from random import Random
+
 from consumer.journeys.behaviour import simulate
+from consumer.journeys.catalogue import catalogue
 from consumer.journeys.deliveries import Delivery, deliveries, identity, messages, shuffled
 from consumer.journeys.expected import expected
 from consumer.journeys.facts import Answer
+from consumer.journeys.myeduzz_payloads import sale_deliveries
+from consumer.journeys.products import mapping
+from consumer.journeys.sales import sales as simulate_sales
 
-__all__ = ["Answer", "Delivery", "expected", "identity", "journeys", "messages", "shuffled",
-           "simulate"]
+__all__ = ["Answer", "Delivery", "expected", "identity", "journeys", "messages",
+           "product_mapping", "shuffled", "simulate"]
 
 
-def journeys(learners: int, seed: int) -> list[Delivery]:
+def journeys(learners: int, seed: int, sales: bool = False) -> list[Delivery]:
     """The deliveries of `learners` simulated learners, in arrival order; same seed, same
-    bytes."""
+    bytes. With `sales`, MyEduzz invoices of their purchases (and of buyers who never
+    start) arrive among them; the learning deliveries are the same either way."""
     courses, events = simulate(learners, seed)
-    return deliveries(courses, events, seed)
+    out = deliveries(courses, events, seed)
+    if sales:
+        bought = simulate_sales(learners, courses, events, seed)
+        out = sorted(out + sale_deliveries(bought, seed), key=lambda d: d.arrives)
+    return out
+
+
+def product_mapping(seed: int) -> list[tuple[str, str, str]]:
+    """(school_key, product_id, course_key) rows a user would load into product_courses for
+    the products of the run with this seed (its catalogue is the seed's first draw)."""
+    return mapping(catalogue(Random(seed)))
