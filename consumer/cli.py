@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import catalog, check, export, launcher, logs, metrics, query, repair, report
+from consumer import (catalog, check, export, launcher, logs, metrics, products_cli, query, repair,
+                      report)
 from consumer.broker import EmbeddedBroker
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
 from consumer.store import Error as StoreError
@@ -31,6 +32,7 @@ commands:
   rebuild   re-derive learning_events and commerce_events from raw_events (no Kafka)
   replay-dead-letters
             re-decode dead letters with the current code; those that decode move
+  products  map MyEduzz products to courses: map PRODUCT COURSE_KEY, load FILE.csv, list
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main,
-        "replay-dead-letters": replay_main,
+        "replay-dead-letters": replay_main, "products": products_cli.main,
         "report": report.main, "sql": query.main, "export": export.main,
         "check": check.main}
     if command not in commands:
