@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consumer import (catalog, check, export, launcher, logs, metrics, products_cli, query, repair,
-                      report)
-from consumer.broker import EmbeddedBroker
+from consumer import logs, metrics
+from consumer.ops import check, launcher, products_cli, repair
+from consumer.ops.broker import EmbeddedBroker
+from consumer.readers import export, query, report
 from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings, load
+from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store
 from consumer.worker import StoreFailed, Worker
@@ -81,7 +83,7 @@ def bench_main(argv: Sequence[str]) -> None:
 
 def demo_main(argv: Sequence[str]) -> None:
     """`learnstream demo` (its own module: it signs and posts like a platform)."""
-    from consumer.demo import demo_main as run
+    from consumer.ops.demo import demo_main as run
 
     run(argv)
 

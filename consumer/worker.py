@@ -13,11 +13,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumer.metrics import ConsumerMetrics, measure_lag
-from consumer.records import Decoder, Message
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
 from consumer.settings import ConsumerSettings
 from consumer.snapshot import Snapshots
+from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error as StoreError
 from consumer.store import Store
 

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.settings import ConsumerSettings
 from consumer.store import Store
 from consumer.worker import Worker, ensure_topic

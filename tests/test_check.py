@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 
-from consumer.broker import free_port
-from consumer.check import run_checks
+from consumer.ops.broker import free_port
+from consumer.ops.check import run_checks
 from consumer.settings import CheckSettings
 from consumer.worker import ensure_topic
 

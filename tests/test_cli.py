@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from consumer import demo
-from consumer.broker import free_port
 from consumer.journeys import identity, journeys
-from consumer.journeys.facts import facts
+from consumer.ops import demo
+from consumer.ops.broker import free_port
 from tests.conftest import SECRET, TOKEN, fixture, signed
+from tests.support.oracle.facts import facts
 
 CLI = [sys.executable, "-c", "from consumer.cli import main; main()"]
 SECRETS = {"LEARNSTREAM_EDUZZ_SECRETS": SECRET, "LEARNSTREAM_TOOLZZ_TOKEN": TOKEN}

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from consumer import alpaclass, blinket, myeduzz, nutror, sun
-from consumer.identity import Meta, timestamp
+from consumer.sources import alpaclass, blinket, myeduzz, nutror, sun
+from consumer.sources.identity import Meta, timestamp
 from tests.conftest import FIXTURES, fixture
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

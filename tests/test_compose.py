@@ -17,6 +17,7 @@ from consumer.settings import ConsumerSettings, load
 from ingest.app import create_app
 from ingest.settings import IngestSettings
 from ingest.settings import load as load_ingest
+from tests.support.package import SOURCES
 
 ROOT = Path(__file__).parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -166,13 +167,22 @@ def test_consumer_data_dir_is_on_a_named_volume():
     assert re.search(r"^ENV LEARNSTREAM_DATA_DIR=/data$", DOCKERFILE, re.M)
 
 
-def test_dockerfile_installs_the_package_as_non_root_with_learnstream_as_entrypoint():
-    assert DOCKERFILE.startswith("FROM python:3.11-slim")
-    assert 'ENTRYPOINT ["learnstream"]' in DOCKERFILE
-    assert "USER learnstream" in DOCKERFILE
-    assert "pip install --no-cache-dir ." in DOCKERFILE
-    for folder in ("ingest", "consumer", "sql"):
-        assert f"COPY {folder} ./{folder}" in DOCKERFILE
+def test_dockerfile_installs_exactly_the_wheel_as_non_root_with_learnstream_as_entrypoint():
+    build, image = DOCKERFILE.split("\nFROM ")
+    assert build.startswith("FROM python:3.11-slim AS wheel\n")
+    assert image.startswith("python:3.11-slim\n")
+    # The build stage copies what tests/test_wheel.py builds its wheel from, and builds it.
+    copied = re.findall(r"^COPY (.+)$", build, re.M)
+    assert sorted(" ".join(copied).replace("./", "").split()) == sorted(
+        [*SOURCES, "ingest", "consumer", "sql"])
+    assert re.search(r"^RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheel \.$", build,
+                     re.M)
+    # The image gets the wheel and nothing of the source tree, and installs that file.
+    assert re.findall(r"^COPY (.+)$", image, re.M) == ["--from=wheel /wheel /wheel"]
+    (install,) = re.findall(r"^RUN pip install (.+)$", image, re.M)
+    assert install.split(" && ")[0] == "--no-cache-dir /wheel/learnstream-*.whl"
+    assert 'ENTRYPOINT ["learnstream"]' in image
+    assert "USER learnstream" in image
     # The entry point's subcommands are the services' commands.
     from consumer.cli import USAGE
     for name in ("ingest", "consumer"):
@@ -188,8 +198,8 @@ def test_readme_curl_signs_like_eduzz():
     script = compose.split("```sh", 1)[1].split("```")[0]
     shlex.split(script)  # balanced quotes
     # The body the curl posts is a real event: it decodes to a learning row.
-    from consumer.records import Decoder, Message
     from consumer.settings import ConsumerSettings as Settings
+    from consumer.sources.decoder import Decoder, Message
 
     body = re.search(r"^body='(.*)'$", script, re.M).group(1).encode()
     decoded = Decoder(Settings().zones()).decode(Message(body, [("source", b"eduzz")], 0, 0, 0))

@@ -79,7 +79,7 @@ def test_readme_says_the_embedded_broker_is_memory_only():
 
 
 def test_supported_events_table_is_generated_from_the_decoders():
-    from consumer.catalog import markdown, supported_events
+    from consumer.sources.catalog import markdown, supported_events
 
     section = README.split("<!-- events:start -->\n", 1)[1].split("<!-- events:end -->", 1)[0]
     assert section == markdown(), "run `learnstream events` and paste it into the README"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from consumer.broker import free_port
+from consumer.ops.broker import free_port
 from consumer.settings import ConsumerSettings
 from ingest.settings import IngestSettings
 from tests.conftest import FIXTURES, SECRET, TOKEN, RunningConsumer, post, serving, source_of

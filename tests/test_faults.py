@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.settings import ConsumerSettings
 from consumer.store import read
 from consumer.worker import ensure_topic

@@ -33,9 +33,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumer.broker import free_port
-from consumer.records import EDUZZ_TYPES, TOOLZZ_TYPES, Decoder, Message
+from consumer.ops.broker import free_port
 from consumer.settings import ConsumerSettings
+from consumer.sources.decoder import EDUZZ_TYPES, TOOLZZ_TYPES, Decoder, Message
 from consumer.store import read
 from consumer.worker import ensure_topic
 from tests.conftest import FIXTURES, SECRET, TOKEN, logged_process, serving

@@ -20,12 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from consumer.journeys import Answer, Delivery, expected, identity, journeys, messages, shuffled
+from consumer.journeys import Delivery, identity, journeys, messages, shuffled
 from consumer.journeys.events import ZONE
-from consumer.records import Decoder
 from consumer.rows import Batch
+from consumer.sources.decoder import Decoder
 from consumer.store import Store
 from tests.conftest import FIXTURES, post
+from tests.support.oracle import Answer, expected
 
 SMALL = (30, 5)  # learners, seed: a run in which every view and macro has rows
 LARGE = (4800, 11)  # about 110k deliveries

@@ -13,8 +13,8 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from consumer import metrics
-from consumer.broker import free_port
 from consumer.metrics import ConsumerMetrics
+from consumer.ops.broker import free_port
 from consumer.worker import ensure_topic
 from tests.conftest import RunningConsumer, fixture, post, serving, signed, source_of
 
@@ -175,8 +175,8 @@ def test_a_redelivered_dead_letter_counts_once(tmp_path):
     """The store keeps one dead letter per redelivered message; the counter says the same."""
     from zoneinfo import ZoneInfo
 
-    from consumer.records import Decoder, Message
     from consumer.rows import Batch
+    from consumer.sources.decoder import Decoder, Message
     from consumer.store import Store
 
     decoder = Decoder({"eduzz": ZoneInfo("UTC"), "toolzz": ZoneInfo("UTC")})

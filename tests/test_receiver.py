@@ -9,7 +9,7 @@ from datetime import datetime
 import aiohttp
 from aiokafka import AIOKafkaConsumer
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from ingest.settings import IngestSettings
 from tests.conftest import SECRET, TOKEN, fixture, post, serving, signed, wait_ready

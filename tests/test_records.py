@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from consumer.identity import event_uid
-from consumer.records import Decoder, Message
+from consumer.sources.decoder import Decoder, Message
+from consumer.sources.identity import event_uid
 from tests.conftest import fixture, source_of
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

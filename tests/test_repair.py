@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from consumer import repair, toolzz
-from consumer.records import Decoder, Message
-from consumer.repair import RebuildResult, ReplayResult, rebuild, replay_dead_letters
+from consumer.ops import repair
+from consumer.ops.repair import RebuildResult, ReplayResult, rebuild, replay_dead_letters
 from consumer.rows import Batch, CommerceRow, DeadLetter, Decoded, LearningRow
 from consumer.settings import ConsumerSettings
+from consumer.sources import toolzz
+from consumer.sources.decoder import Decoder, Message
 from consumer.store import Store, read
 from tests.conftest import fixture, source_of
 

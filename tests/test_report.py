@@ -245,7 +245,7 @@ def test_narrow_terminals_and_pipes_never_cut_a_value(data_dir):
 
     from rich.console import Console
 
-    from consumer.terminal import table
+    from consumer.readers.terminal import table
     columns = ["course_key", "course_name", "learners", "completed_lesson", "completion_rate"]
     rows = [("nutror:course-with-a-long-key-0001", "A course with a rather long name", 12, 3,
              0.25)] * 2

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from consumer import products
-from consumer.journeys import expected, identity, journeys, product_mapping, shuffled
-from consumer.journeys.products import Product
-from consumer.rows import Batch, CommerceRow, Decoded, LearningRow, RawRow
+from consumer.journeys import identity, journeys, product_mapping, shuffled
+from consumer.ops import products
 from consumer.store import Store
 from tests.conftest import FIXTURES
-from tests.test_journeys import assert_views, key_paths, load, normal, post_lanes, rows_of
+from tests.support.oracle import expected
+from tests.test_journeys import assert_views, key_paths, load, post_lanes, rows_of
 
 SALES = ("purchase_funnel", "purchase_funnel_between", "buyers_not_started",
          "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion")

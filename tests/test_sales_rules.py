@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from consumer import products
+from consumer.ops import products
 from consumer.rows import Batch, CommerceRow, Decoded, LearningRow, RawRow
 from consumer.store import Store
 
@@ -160,7 +160,7 @@ def test_money_stays_decimal_per_currency_rounded_half_up(store):
 
 
 def test_mapping_is_kept_when_derived_tables_are_rebuilt(tmp_path):
-    from consumer.repair import rebuild
+    from consumer.ops.repair import rebuild
     from consumer.settings import ConsumerSettings
 
     settings = ConsumerSettings(data_dir=str(tmp_path))

@@ -21,16 +21,26 @@ PENDING = "(select count(*) from learning_events where stored_seq >= fold_since(
 
 def test_sql_files_are_numbered_one_object_each_and_idempotent():
     names = [name for name, _ in schema_files()]
-    assert names == sorted(p.name for p in SQL_DIR.glob("*.sql"))
-    numbers = [name[:2] for name in names]
-    assert len(set(numbers)) == len(numbers), "one number per file: the apply order is explicit"
-    for name, text in schema_files():
-        assert re.match(r"^\d\d_[a-z_]+\.sql$", name), name
+    # Every file is applied (none in a folder the loader does not know), folder by folder.
+    assert sorted(names) == sorted(p.relative_to(SQL_DIR).as_posix()
+                                   for p in SQL_DIR.rglob("*.sql"))
+    assert [n.split("/")[0] for n in names] == sorted(
+        (n.split("/")[0] for n in names), key=["tables", "state", "views", "macros"].index)
+    for folder in {n.split("/")[0] for n in names}:
+        numbers = [n.split("/")[1][:2] for n in names if n.startswith(folder + "/")]
+        assert len(set(numbers)) == len(numbers), f"sql/{folder}: one number per file"
+        assert numbers == sorted(numbers)
+    for path, text in schema_files():
+        name = path.split("/")[1]
+        assert re.match(r"^\d\d_[a-z_]+\.sql$", name), path
         creates = re.findall(
             r"^create (?:table if not exists|or replace view|or replace macro) (\w+)", text,
             re.MULTILINE)
         assert len(creates) == 1, f"{name} must create exactly one object"
         assert name[3:-4] == creates[0], f"{name} should be named for {creates[0]}"
+        kind = re.match(r"create (?:or replace )?(\w+)", text[text.index("create "):]).group(1)
+        folder = path.split("/")[0]
+        assert folder == "state" or kind == folder.rstrip("s"), f"a {kind} in sql/{folder}"
     con = duckdb.connect()
     apply_schema(con)
     apply_schema(con)  # a restart applies everything again

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from consumer.records import Decoder, Message
+from consumer.sources.decoder import Decoder, Message
 from tests.conftest import fixture
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")

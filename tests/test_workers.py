@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumer.broker import free_port
+from consumer.ops.broker import free_port
 from consumer.worker import ensure_topic
 from tests.conftest import SECRET, TOKEN, fixture, logged_process, post, wait_ready
 

@@ -1,9 +1,8 @@
 """A journey simulator: learners on AlpaClass, Nutror and Toolzz courses, buyers on MyEduzz,
-their webhooks as each platform really sends them, and the answer every view should give
-(`expected`).
+and their webhooks as each platform really sends them.
 
-Used by the tests (through the real pipeline, and straight into DuckDB) and by
-`learnstream demo`.
+Used by `learnstream demo` and by the tests (through the real pipeline, and straight into
+DuckDB). The answer every view should give is test code: tests/support/oracle.
 """
 
 from __future__ import annotations
@@ -13,14 +12,12 @@ from random import Random
 from consumer.journeys.behaviour import simulate
 from consumer.journeys.catalogue import catalogue
 from consumer.journeys.deliveries import Delivery, deliveries, identity, messages, shuffled
-from consumer.journeys.expected import expected
-from consumer.journeys.facts import Answer
 from consumer.journeys.myeduzz_payloads import sale_deliveries
 from consumer.journeys.products import mapping
 from consumer.journeys.sales import sales as simulate_sales
 
-__all__ = ["Answer", "Delivery", "expected", "identity", "journeys", "messages",
-           "product_mapping", "shuffled", "simulate"]
+__all__ = ["Delivery", "identity", "journeys", "messages", "product_mapping", "shuffled",
+           "simulate"]
 
 
 def journeys(learners: int, seed: int, sales: bool = False) -> list[Delivery]:

@@ -22,7 +22,7 @@ from consumer.journeys.catalogue import Course
 from consumer.journeys.eduzz_payloads import Body, alpaclass, event_id, nutror, sent_date
 from consumer.journeys.events import Event
 from consumer.journeys.toolzz_payloads import toolzz
-from consumer.records import Message
+from consumer.sources.decoder import Message
 
 
 class Delivery(msgspec.Struct, frozen=True):

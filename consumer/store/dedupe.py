@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import duckdb
 
-from consumer.identity import same_event
 from consumer.rows import Batch, RawRow
+from consumer.sources.identity import same_event
 
 
 def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tuple[int, int]]:

@@ -1,4 +1,4 @@
-"""The schema: every file of sql/, applied in name order."""
+"""The schema: the files of sql/, applied folder by folder (FOLDERS), by name within each."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ from importlib import resources
 
 import duckdb
 
+# Each folder may use what the folders before it create: the state macros read the tables,
+# the views read the state, the parametrised macros read the views.
+FOLDERS = ("tables", "state", "views", "macros")
+
 
 def schema_files() -> list[tuple[str, str]]:
-    """(name, SQL) of every file in sql/, in apply order."""
-    files = [f for f in resources.files("sql").iterdir() if f.name.endswith(".sql")]
-    return [(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)]
+    """(folder/name, SQL) of every file in sql/, in apply order."""
+    out = []
+    for folder in FOLDERS:
+        files = [f for f in resources.files("sql").joinpath(folder).iterdir()
+                 if f.name.endswith(".sql")]
+        out += [(f"{folder}/{f.name}", f.read_text(encoding="utf-8"))
+                for f in sorted(files, key=lambda f: f.name)]
+    return out
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:

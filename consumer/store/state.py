@@ -1,4 +1,4 @@
-"""Folding new learning events into the current-state tables (sql/41-44, 50-52, 57).
+"""Folding new learning events into the current-state tables (sql/state/).
 
 Grouping every event by learner and lesson takes over a second at 10M events, and folding
 each batch into the state tables would rescan them per batch. So the store numbers the

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from consumer.broker import EmbeddedBroker
+from consumer.ops.broker import EmbeddedBroker
 from consumer.worker import ensure_topic
 from tests.bench import procs
 from tests.bench.bodies import mixed

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from consumer import toolzz
-from consumer.records import _EDUZZ, Decoder, Message
+from consumer.sources import toolzz
+from consumer.sources.decoder import _EDUZZ, Decoder, Message
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from tests.bench import procs
 from tests.bench.consumer import Committed

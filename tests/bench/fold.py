@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consumer.records import Decoder, Message
 from consumer.rows import Batch
 from consumer.settings import ConsumerSettings
+from consumer.sources.decoder import Decoder, Message
 from consumer.store import Store
 from consumer.store.state import FOLD_AT
 from tests.bench.bodies import mixed

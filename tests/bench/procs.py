@@ -95,7 +95,7 @@ def load(port: int, requests: int, connections: int = 64, rate: float = 0.0,
 def alone(run: Callable[..., dict[str, object]], default: int) -> None:
     """`python -m tests.bench.X [N]`: one benchmark over N (else `default`) on a broker of
     its own; its JSON on stdout."""
-    from consumer.broker import EmbeddedBroker
+    from consumer.ops.broker import EmbeddedBroker
 
     broker = EmbeddedBroker().start()
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from consumer.broker import EmbeddedBroker, free_port
+from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from tests.bench import procs
 from tests.bench.bodies import SECRET, TOKEN

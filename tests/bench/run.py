@@ -13,7 +13,7 @@ import platform
 import time
 from typing import Any
 
-from consumer.broker import EmbeddedBroker
+from consumer.ops.broker import EmbeddedBroker
 from tests.bench import consumer, decode, end_to_end, receiver
 
 SIZES = {  # (receiver requests, consumer events, end-to-end requests, view rows)

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumer.records import Decoder, Message
 from consumer.rows import Batch
 from consumer.snapshot import publish
+from consumer.sources.decoder import Decoder, Message
 from consumer.store import Store
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

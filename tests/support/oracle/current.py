@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from consumer.journeys.facts import STATE_ACTIONS, Answer, Row, group, latest, quantile
+from tests.support.oracle.facts import STATE_ACTIONS, Answer, Row, group, latest, quantile
 
 DAY = 86400
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from consumer.envelope import EduzzEvent, Money
-from consumer.identity import Id, Meta, email, ident, learner_key
 from consumer.rows import CommerceRow
+from consumer.sources.envelope import EduzzEvent, Money
+from consumer.sources.identity import Id, Meta, email, ident, learner_key
 
 PLATFORM = "blinket"
 

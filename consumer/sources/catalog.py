@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from consumer import toolzz
-from consumer.records import EDUZZ_EVENTS
+from consumer.sources import toolzz
+from consumer.sources.decoder import EDUZZ_EVENTS
 
 
 class Supported(NamedTuple):

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import msgspec
 
-from consumer.envelope import EduzzEvent, Money
-from consumer.identity import Id, Meta, email, ident, key, learner_key
 from consumer.rows import CommerceRow
+from consumer.sources.envelope import EduzzEvent, Money
+from consumer.sources.identity import Id, Meta, email, ident, key, learner_key
 
 PLATFORM = "myeduzz"
 

@@ -11,12 +11,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from consumer import products
-from consumer.repair import stopped_store
+from consumer.ops import products
+from consumer.ops.repair import stopped_store
+from consumer.readers.terminal import console, fail, table
 from consumer.settings import ConsumerSettings, load_with_args
 from consumer.store import Error as StoreError
 from consumer.store import ReadOnly, one_line
-from consumer.terminal import console, fail, table
 
 PROG = "learnstream products"
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from consumer.records import Decoder, Message
 from consumer.rows import Batch
 from consumer.settings import ConsumerSettings
+from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error, Rowtuple, Store
 
 CHUNK = 50_000  # rows decoded per round trip

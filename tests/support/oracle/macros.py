@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from consumer.journeys.current import pairs, rate
 from consumer.journeys.events import END, START
-from consumer.journeys.facts import Answer, Row, group, latest
-from consumer.journeys.periods import day
+from tests.support.oracle.current import pairs, rate
+from tests.support.oracle.facts import Answer, Row, group, latest
+from tests.support.oracle.periods import day
 
 MID = START + timedelta(days=38, hours=15)  # a Thursday afternoon, cohorts still arriving
 LATE = END - timedelta(hours=12)

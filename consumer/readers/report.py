@@ -7,9 +7,9 @@ import argparse
 from collections.abc import Sequence
 from datetime import UTC
 
+from consumer.readers.terminal import console as terminal_console
+from consumer.readers.terminal import fail, open_snapshot, query, settings_and_args, table
 from consumer.store import ReadOnly
-from consumer.terminal import console as terminal_console
-from consumer.terminal import fail, open_snapshot, query, settings_and_args, table
 
 PROG = "learnstream report"
 # `$1` is the course (NULL: every course), `$2` the most rows shown; the last column, the

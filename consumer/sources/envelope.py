@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import msgspec
 
-from consumer.identity import Id, Meta
 from consumer.rows import CommerceRow, LearningRow
+from consumer.sources.identity import Id, Meta
 
 # commerce_events.amount is DECIMAL(18, 2): 16 integer digits.
 AMOUNT_LIMIT = Decimal(10) ** 16

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from consumer.journeys import current, lessons, macros, periods, purchases
 from consumer.journeys.deliveries import Delivery
 from consumer.journeys.events import START
-from consumer.journeys.facts import Answer, facts
+from tests.support.oracle import current, lessons, macros, periods, purchases
+from tests.support.oracle.facts import Answer, facts
 
 # purchase_funnel_between's parameters: a cohort from the third to the seventh week
 SALES_WINDOW = (START + timedelta(weeks=2), START + timedelta(weeks=7))

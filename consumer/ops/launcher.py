@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from consumer.broker import EmbeddedBroker, die_with_parent
+from consumer.ops.broker import EmbeddedBroker, die_with_parent
 from consumer.settings import SNAPSHOT_FILE, LauncherSettings
 
 log = logging.getLogger(__name__)

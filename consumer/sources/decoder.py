@@ -8,9 +8,9 @@ from typing import Any, NamedTuple, Union
 
 import msgspec
 
-from consumer import alpaclass, blinket, myeduzz, nutror, sun, toolzz
-from consumer.identity import Meta, event_uid, timestamp
 from consumer.rows import DeadLetter, Decoded, RawRow
+from consumer.sources import alpaclass, blinket, myeduzz, nutror, sun, toolzz
+from consumer.sources.identity import Meta, event_uid, timestamp
 
 EDUZZ_EVENTS = alpaclass.EVENTS + nutror.EVENTS + myeduzz.EVENTS + sun.EVENTS + blinket.EVENTS
 _TAGS = {cls: str(cls.__struct_config__.tag) for cls in EDUZZ_EVENTS}  # looked up per event

@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from consumer.readers.terminal import fail, open_snapshot, settings_and_args
 from consumer.store import Error as StoreError
 from consumer.store import ExportFormat, ReadOnly, one_line
-from consumer.terminal import fail, open_snapshot, settings_and_args
 
 PROG = "learnstream export"
 

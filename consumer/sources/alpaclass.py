@@ -6,9 +6,9 @@ from typing import ClassVar
 
 import msgspec
 
-from consumer.envelope import EduzzEvent
-from consumer.identity import Id, Meta, email, ident, key, learner_key
 from consumer.rows import LearningRow
+from consumer.sources.envelope import EduzzEvent
+from consumer.sources.identity import Id, Meta, email, ident, key, learner_key
 
 PLATFORM = "alpaclass"
 

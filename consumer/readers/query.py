@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
-from consumer.terminal import console as terminal_console
-from consumer.terminal import open_snapshot, query, settings_and_args, table
+from consumer.readers.terminal import console as terminal_console
+from consumer.readers.terminal import open_snapshot, query, settings_and_args, table
 
 PROG = "learnstream sql"
 

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import msgspec
 
-from consumer.identity import Id, Meta, email, ident, key, learner_key
 from consumer.rows import LearningRow
+from consumer.sources.identity import Id, Meta, email, ident, key, learner_key
 
 PLATFORM = "toolzz"
 Flag = bool | int | None  # documented as booleans, sent as 1/0

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from consumer.journeys.events import ZONE
-from consumer.journeys.facts import Answer, Row, Stored, group
+from tests.support.oracle.facts import Answer, Row, Stored, group
 
 
 def day(at: datetime) -> date:

@@ -20,9 +20,10 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from consumer import launcher, logs, store
-from consumer.broker import free_port
+from consumer import logs, store
 from consumer.journeys import Delivery, identity, journeys
+from consumer.ops import launcher
+from consumer.ops.broker import free_port
 from consumer.settings import SNAPSHOT_FILE, DemoSettings, load
 
 SEED = 2024  # the same run every time

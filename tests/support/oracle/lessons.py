@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumer.journeys.facts import Answer, Row, group, latest
+from tests.support.oracle.facts import Answer, Row, group, latest
 
 
 def _only(values: set[str], what: str) -> str | None:
