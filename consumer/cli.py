@@ -19,6 +19,7 @@ from consumer.settings import BrokerSettings, ConsumerSettings, LauncherSettings
 from consumer.sources import catalog
 from consumer.store import Error as StoreError
 from consumer.store import Store
+from consumer.store.owner import InUse
 from consumer.worker import StoreFailed, Worker
 
 USAGE = """usage: learnstream COMMAND [options]
@@ -126,7 +127,7 @@ def consume_main(argv: Sequence[str] | None = None) -> None:
 async def _consume(settings: ConsumerSettings) -> None:
     try:
         db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
-    except (OSError, StoreError) as exc:  # not a directory, not writable, locked by another
+    except (OSError, StoreError, InUse) as exc:  # not a dir, not writable, locked by another
         raise SystemExit(f"learnstream consume: cannot open {settings.db_path} (--data-dir / "
                          f"LEARNSTREAM_DATA_DIR): {exc}") from None
     worker = Worker(settings, db)

@@ -92,6 +92,14 @@ class Snapshots:
         if self.enabled and consumed != self._seen and time.monotonic() >= self._due:
             await self._take(consumed)
 
+    def now(self) -> None:
+        """Publish at once, blocking (the store was changed by a request): also when
+        snapshots are off but an older copy exists, which must not outlive the change."""
+        if self.enabled or (self.store.path != ":memory:" and self.dest.exists()):
+            p = publish(self.store, self.dest)
+            self.taken += 1
+            self.on_published(p.as_of.timestamp())
+
     async def final(self, consumed: int) -> None:
         """After the last batch: publish what the previous snapshot does not hold yet."""
         if self.enabled and consumed != self._seen:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from consumer.control import Server
 from consumer.metrics import ConsumerMetrics, measure_lag
 from consumer.resume import ResumeFromStore, fingerprint
 from consumer.rows import Batch, Written
@@ -60,6 +61,8 @@ class Worker:
         self.in_hand = asyncio.Lock()  # held from poll result to commit
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
                                    on_published=self.metrics.snapshot_published)
+        # Commands' changes (control.py), each published to readers before it is answered.
+        self.requests = Server(store, settings.data_dir, republish=self.snapshots.now)
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand (and drain, if configured), then return."""
@@ -88,6 +91,7 @@ class Worker:
                 await self._poll_once(consumer)
                 await measure_lag(consumer, self.metrics)
                 await self.snapshots.maybe(self.consumed)  # between batches, never during one
+                await self.requests.serve(self.in_hand)  # also between batches
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)
         finally:

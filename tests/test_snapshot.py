@@ -68,8 +68,8 @@ def test_snapshot_holds_every_table_and_view_and_says_what_it_holds(tmp_path):
     snap.close()
     assert published.size == dest.stat().st_size > 0
     assert not stat.S_IMODE(dest.stat().st_mode) & 0o222  # a copy nobody should write to
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "analytics.duckdb", "learnstream.duckdb"]  # no temporary copy left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # no temporary copy left
+        "analytics.duckdb", "learnstream.duckdb", "learnstream.duckdb.owner"]
     store.close()
 
 

@@ -12,6 +12,7 @@ from consumer.rows import Batch
 from consumer.settings import ConsumerSettings
 from consumer.sources.decoder import Decoder, Message
 from consumer.store import Error, Rowtuple, Store
+from consumer.store.owner import InUse
 
 CHUNK = 50_000  # rows decoded per round trip
 
@@ -141,6 +142,8 @@ def stopped_store(settings: ConsumerSettings) -> Store:
         raise RuntimeError(f"{path} does not exist: no consumer has stored anything there")
     try:
         return Store(path)
+    except InUse as exc:
+        raise RuntimeError(f"{path} is in use by a running consumer: stop it first") from exc
     except Error as exc:
         if "Could not set lock" not in str(exc):  # DuckDB lets one process open a file
             raise

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 from msgspec import Struct
 from msgspec.structs import astuple
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, Delivery, LearningRow, RawRow, Written
-from consumer.store.dedupe import duplicate_events, redelivered_letters, stored_bodies
-from consumer.store.deliveries import deliveries
+from consumer.store import owner
+from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
+from consumer.store.deliveries import deliveries, save_offsets
+from consumer.store.rewrite import copy_clean
 from consumer.store.schema import apply_schema
 from consumer.store.state import FOLD_AT, fold, positions, refold
 
@@ -30,17 +33,26 @@ class Store:
     def __init__(self, path: str | Path, memory_limit: str | None = None,
                  fold_at: int = FOLD_AT) -> None:
         self.path, self.fold_at = str(path), fold_at
+        self._config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+        self._owner = -1
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(
-            self.path, config={"memory_limit": memory_limit} if memory_limit else {})
-        # DuckDB's lock on the file is a POSIX record lock, which a process loses when it closes
-        # *any* descriptor of the file. Snapshots copy through this one, open for the Store's
-        # whole life and closed after the connection, so no copy ever unlocks the file.
-        self._fd = os.open(self.path, os.O_RDONLY) if self.path != ":memory:" else -1
+            self._owner = owner.take(self.path, wait=0.5)  # InUse: another process has it
         # A DuckDB connection is not safe for concurrent use, and the rebalance listener
         # reads offsets from the coordinator's task while a batch may be writing.
         self._lock = threading.RLock()
+        try:
+            self._open()
+        except BaseException:
+            self._release_owner()
+            raise
+
+    def _open(self) -> None:
+        self._con = duckdb.connect(self.path, config=self._config)
+        # DuckDB's lock on the file is a POSIX record lock, which a process loses when it closes
+        # *any* descriptor of the file. Snapshots copy through this one, open for the
+        # connection's whole life and closed after it, so no copy ever unlocks the file.
+        self._fd = os.open(self.path, os.O_RDONLY) if self.path != ":memory:" else -1
         apply_schema(self._con)
         self._appenders = {
             table: self._con.appender(table, columns=[
@@ -51,6 +63,30 @@ class Store:
         }
         # The next stored_seq to give a learning row; learning rows not folded yet.
         self._seq, self._pending = positions(self._con)
+
+    def _shut(self) -> None:
+        self._appenders.clear()
+        if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
+            self._con.execute("checkpoint")
+        self._con.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _release_owner(self) -> None:
+        self._owner = owner.release(self._owner) if self._owner >= 0 else -1
+
+    def rewrite(self) -> float:
+        """Replace the file by a clean copy (no deleted value survives in its bytes); seconds
+        taken. Between transactions; the owner lock keeps the file ours while it reopens."""
+        with self._lock:
+            started = time.perf_counter()
+            fresh = copy_clean(self._con, self.path)
+            self._shut()
+            os.replace(fresh, self.path)
+            Path(self.path + ".wal").unlink(missing_ok=True)
+            self._open()
+            return time.perf_counter() - started
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -107,38 +143,22 @@ class Store:
         with self.transaction():
             now = datetime.now(UTC)
             redelivered = redelivered_letters(self._con, batch)
-            duplicates, conflicts = duplicate_events(self._con, _kept(batch.raw, redelivered))
+            duplicates, conflicts = duplicate_events(self._con, kept(batch.raw, redelivered))
             dropped = redelivered | duplicates
-            letters = _kept(batch.dead, dropped)
+            letters = kept(batch.dead, dropped)
             n = {table: self.append(table, rows) for table, rows in (
-                ("raw_events", _kept(batch.raw, dropped)),
-                ("learning_events", _kept(batch.learning, dropped)),
-                ("commerce_events", _kept(batch.commerce, dropped)),
+                ("raw_events", kept(batch.raw, dropped)),
+                ("learning_events", kept(batch.learning, dropped)),
+                ("commerce_events", kept(batch.commerce, dropped)),
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
             self.append("deliveries", deliveries(batch, dropped, conflicts, now))
-            self._save_offsets(topic, batch.next_offsets, batch.last_fingerprints, now)
+            save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             if folding := self._pending >= self.fold_at:
                 fold(self._con)
         self._pending = 0 if folding else self._pending
         return Written(n["raw_events"], len(dropped), n["conflicting_deliveries"],
                        n["learning_events"], n["commerce_events"],
                        tuple((d.source, d.error_kind) for d in letters))
-
-    def _save_offsets(self, topic: str, next_offsets: dict[int, int],
-                      fingerprints: dict[int, str], now: datetime) -> None:
-        if not next_offsets:
-            return
-        partitions = list(next_offsets)
-        self._con.execute(
-            """insert into consumer_offsets
-                   (topic, kafka_partition, next_offset, updated_at, last_fingerprint)
-               select $1, unnest($2::integer[]), unnest($3::bigint[]), $4,
-                      unnest($5::varchar[])
-               on conflict do update set next_offset = excluded.next_offset,
-                                         updated_at = excluded.updated_at,
-                                         last_fingerprint = excluded.last_fingerprint""",
-            [topic, partitions, [next_offsets[p] for p in partitions], now,
-             [fingerprints.get(p) for p in partitions]])
 
     def forget_offsets(self, topic: str, partitions: Sequence[int]) -> None:
         """Drop the stored offsets of `partitions`: their log was recreated from scratch."""
@@ -173,20 +193,8 @@ class Store:
             yield self._fd
 
     def close(self) -> None:
-        """Checkpoint and close; the file can then be opened by readers."""
+        """Checkpoint, close and release the file: it can then be opened by readers."""
         with self._lock:
             self.fold()
-            self._appenders.clear()
-            if self.path != ":memory:":  # fold the WAL in: the file alone is then complete
-                self._con.execute("checkpoint")
-            self._con.close()
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
-
-
-Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
-
-
-def _kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
-    return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]
+            self._shut()
+            self._release_owner()

@@ -3,11 +3,12 @@ messages with a raw row and by position and bytes for dead letters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import duckdb
 
-from consumer.rows import Batch, RawRow
+from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
 from consumer.sources.identity import same_event
 
 
@@ -70,3 +71,11 @@ def duplicate_events(con: duckdb.DuckDBPyConnection,
         conflicts = [c for c in conflicts
                      if (c.event_uid, c.kafka_partition, c.kafka_offset) not in known]
     return dropped, conflicts
+
+
+Row = TypeVar("Row", RawRow, LearningRow, CommerceRow, DeadLetter)
+
+
+def kept(rows: Iterable[Row], dropped: set[tuple[int, int]]) -> list[Row]:
+    """The rows of `rows` not at a position in `dropped`."""
+    return [r for r in rows if (r.kafka_partition, r.kafka_offset) not in dropped]

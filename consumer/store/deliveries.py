@@ -1,11 +1,13 @@
-"""Per-source counts of one batch for the `deliveries` table, from which the duplicate rate
-is read. Pure bookkeeping over the batch: the store writes the rows in the batch's transaction."""
+"""Per-source counts of one batch for the `deliveries` table, and the offsets saved beside them:
+the bookkeeping the store writes in each batch's transaction."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+
+import duckdb
 
 from consumer.rows import Batch, Delivery, RawRow
 
@@ -30,3 +32,20 @@ def deliveries(batch: Batch, dropped: set[Position], conflicts: Sequence[RawRow]
     return [Delivery(at, source, count, new[source], duplicates[source], conflicting[source],
                      letters[source])
             for source, count in sorted(messages.items())]
+
+
+def save_offsets(con: duckdb.DuckDBPyConnection, topic: str, next_offsets: dict[int, int],
+                  fingerprints: dict[int, str], now: datetime) -> None:
+    if not next_offsets:
+        return
+    partitions = list(next_offsets)
+    con.execute(
+        """insert into consumer_offsets
+               (topic, kafka_partition, next_offset, updated_at, last_fingerprint)
+           select $1, unnest($2::integer[]), unnest($3::bigint[]), $4,
+                  unnest($5::varchar[])
+           on conflict do update set next_offset = excluded.next_offset,
+                                     updated_at = excluded.updated_at,
+                                     last_fingerprint = excluded.last_fingerprint""",
+        [topic, partitions, [next_offsets[p] for p in partitions], now,
+         [fingerprints.get(p) for p in partitions]])
