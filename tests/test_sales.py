@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from consumer.journeys import identity, journeys, product_mapping, shuffled
 from consumer.ops import products
-from consumer.store import Store
+from consumer.rows import Batch, CommerceRow, Decoded, RawRow
+from consumer.store import ReadOnly, Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
 from tests.test_journeys import assert_views, key_paths, load, post_lanes, rows_of
@@ -92,15 +95,33 @@ def test_sales_bodies_have_the_published_examples_shape(small):
     assert len(seen) >= 6, seen
 
 
+def cli(*argv: str) -> None:
+    """`learnstream ARGV` in this process (a SystemExit carries the exit status)."""
+    from consumer.cli import main
+
+    main(list(argv))
+
+
 @pytest.mark.slow
 async def test_small_sales_run_through_the_real_pipeline_equals_the_oracle(small, receiver,
-                                                                           consumer):
+                                                                           consumer, tmp_path,
+                                                                           capsys):
     mapping = product_mapping(SMALL[1])
-    # Mapped while the consumer runs, through the store it owns (the route a CLI request
-    # takes to a running consumer lands on this same call).
-    mapped(consumer.store, mapping)
-    statuses = await post_lanes(receiver, small)
-    assert statuses == [200] * len(small)
+    csv_file = tmp_path / "products.csv"
+    csv_file.write_text("school_key,product_id,course_key\n"
+                        + "".join(f"{s},{p},{c}\n" for s, p, c in mapping))
+    half = len(small) // 2
+    assert await post_lanes(receiver, small[:half]) == [200] * half
+    # Mapped mid-run while the consumer owns the file: the command's request is applied by
+    # the consumer between batches, and its snapshot shows it before the command returns.
+    await asyncio.to_thread(cli, "products", "load", str(csv_file),
+                            "--data-dir", consumer.settings.data_dir)
+    assert capsys.readouterr().out.startswith(f"mapped {len(mapping)} product-course pairs")
+    snapshot = consumer.settings.snapshot_path
+    with ReadOnly(snapshot) as db:
+        assert db.query("select count(*) from product_courses")[1] == [(len(mapping),)]
+    rest = small[half:]
+    assert await post_lanes(receiver, rest) == [200] * len(rest)
     topic = consumer.settings.topic
     deadline = asyncio.get_running_loop().time() + 60
     while sum(consumer.store.offsets(topic).values()) < len(small):
@@ -149,3 +170,42 @@ def test_large_sales_run_straight_into_duckdb_equals_the_oracle(tmp_path: Path):
     invoices = store.query("select count(distinct invoice_id) from commerce_events")[1][0][0]
     store.close()
     print(f"\nsales large: learners={LARGE[0]} deliveries={len(ds)} invoices={invoices}")
+
+
+def test_products_commands_without_a_consumer(tmp_path, capsys):
+    store = Store(tmp_path / "learnstream.duckdb")
+    store.write(_invoice_batch(), "t")
+    store.close()
+    data = ["--data-dir", str(tmp_path)]
+    cli("products", "map", "P1", "nutror:abc", *data)  # the seller from its invoices
+    assert "mapped 1 product-course pairs (0 already mapped)" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product_id,course_key\nP1,toolzz:9\nP2,toolzz\n")
+    with pytest.raises(SystemExit) as exit_:
+        cli("products", "load", str(bad), *data)
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err == (f"learnstream products: {bad} line 3: course_key 'toolzz' is not "
+                   "<platform>:<course id> with platform one of alpaclass, nutror, toolzz\n")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("product_id,course_key\nP1,toolzz:9\nP9,toolzz:9\n")
+    with pytest.raises(SystemExit):
+        cli("products", "load", str(unknown), *data)
+    assert "no invoice names product 'P9' yet" in capsys.readouterr().err
+    cli("products", "list", *data)
+    out = capsys.readouterr().out
+    assert "nutror:abc" in out and "toolzz:9" not in out  # the refused load left nothing
+    with ReadOnly(tmp_path / "learnstream.duckdb") as db:
+        assert db.query("select school_key, product_id, course_key from product_courses"
+                        )[1] == [("myeduzz:9", "P1", "nutror:abc")]
+
+
+def _invoice_batch():
+    t = datetime(2024, 5, 1, tzinfo=UTC)
+    row = CommerceRow("eduzz:i1", "myeduzz", "myeduzz.invoice_paid", t, buyer_key="a@x.com",
+                      invoice_id="i1", status="paid", product_ids=["P1"],
+                      amount=Decimal("10.00"), currency="BRL", school_key="myeduzz:9")
+    batch = Batch()
+    batch.add(0, 0, Decoded(RawRow("eduzz:i1", "eduzz", "myeduzz.invoice_paid", t, None, "{}",
+                                   0, 0), [], [row], None))
+    return batch

@@ -1,8 +1,9 @@
 """`learnstream products map|load|list`: fill and show product_courses.
 
-map and load write the consumer's file, so for now they need the consumer stopped (DuckDB has
-one writer), as `rebuild` does; the next snapshot shows the change. list reads the consumer's
-file when it is free, else the snapshot the running consumer publishes.
+map and load send one `products` request to the store's owner (consumer/control.py): the
+running consumer applies it between batches and republishes the snapshot before answering;
+with no consumer the command applies it and refreshes an existing snapshot itself. list reads
+the consumer's file when it is free, else the snapshot the running consumer publishes.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from consumer import control
 from consumer.ops import products
-from consumer.ops.repair import stopped_store
 from consumer.readers.terminal import console, fail, table
 from consumer.settings import ConsumerSettings, load_with_args
+from consumer.snapshot import publish
 from consumer.store import Error as StoreError
-from consumer.store import ReadOnly, one_line
+from consumer.store import ReadOnly, Store, one_line
 
 PROG = "learnstream products"
 
@@ -29,6 +31,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("values", nargs="*", metavar="ARG")
     parser.add_argument("--school", metavar="KEY", help="map: the seller, myeduzz:<producer "
                         "id> (default: the one seller whose invoices name the product)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="how long to wait for a running consumer to apply it (default: 60)")
 
 
 def main(argv: Sequence[str]) -> None:
@@ -44,18 +48,21 @@ def main(argv: Sequence[str]) -> None:
         rows = _rows(args)
     except (OSError, ValueError) as exc:
         fail(PROG, str(exc))
+    if not settings.db_path.is_file():
+        fail(PROG, f"{settings.db_path} does not exist: no consumer has stored anything there "
+                   "(--data-dir / LEARNSTREAM_DATA_DIR)")
+
+    def refresh(store: Store) -> None:  # no consumer: an existing snapshot must not go stale
+        if settings.snapshot_path.exists():
+            publish(store, settings.snapshot_path)
+
     try:
-        store = stopped_store(settings)
-    except RuntimeError as exc:
-        fail(PROG, f"{exc} (map and load write the consumer's file)")
-    try:
-        mapped = products.add(store, rows)
-    except ValueError as exc:
+        counts = control.submit(settings.db_path, settings.data_dir, products.KIND.name,
+                                {"rows": [list(r) for r in rows]}, args.timeout, refresh)
+    except (control.BadRequest, control.Timeout) as exc:
         fail(PROG, str(exc))
-    finally:
-        store.close()
-    print(f"mapped {len(mapped)} product-course pairs in {settings.db_path}; views read them "
-          "now, readers from the next snapshot")
+    print(f"mapped {counts['mapped']} product-course pairs ({counts['already_mapped']} "
+          f"already mapped) in {settings.db_path}; the snapshot shows them")
 
 
 def _rows(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
