@@ -19,6 +19,7 @@ import pytest
 from consumer.journeys import identity, journeys, product_mapping, shuffled
 from consumer.ops import products
 from consumer.rows import Batch, CommerceRow, Decoded, RawRow
+from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
@@ -209,3 +210,27 @@ def _invoice_batch():
     batch.add(0, 0, Decoded(RawRow("eduzz:i1", "eduzz", "myeduzz.invoice_paid", t, None, "{}",
                                    0, 0), [], [row], None))
     return batch
+
+
+def test_report_sales_reads_the_snapshot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    store = Store(tmp_path / "learnstream.duckdb")
+    mapped(store, product_mapping(9))
+    load(store, journeys(120, 9, sales=True))
+    publish(store, tmp_path / "analytics.duckdb")
+    funnel = store.query("""select product_id, course_key, reached from purchase_funnel
+                            where step_number = 1 order by reached desc, product_id,
+                            course_key limit 1""")[1][0]
+    course = funnel[1]
+    store.close()
+    cli("report", "--sales", "--data-dir", str(tmp_path), "--limit", "50")
+    out = capsys.readouterr().out
+    for title in ("Purchase funnel", "Buyers not started", "Refunds by progress",
+                  "Time from payment", "Net revenue"):
+        assert title in out, title
+    top = next(line for line in out.splitlines() if funnel[0] in line and course in line)
+    assert top.split()[:3] == [funnel[0], course, str(funnel[2])]
+    cli("report", "--sales", "--course", course, "--data-dir", str(tmp_path))
+    one = capsys.readouterr().out
+    section = one[one.index("Purchase funnel"):one.index("Buyers not started")]
+    assert course in section and "(unmapped)" not in section
