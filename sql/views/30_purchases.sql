@@ -1,50 +1,42 @@
 create or replace view purchases as
 -- One row per invoice and product it names: the MyEduzz invoice's current status by the
 -- current-state rule (its latest invoice_* event by event_order: paid then refunded is
--- refunded, whatever the arrival order) and the items of that latest event. Charge
+-- refunded, whatever the arrival order) and the seller, buyer and items of that event. Charge
 -- attempts (camelCase statuses of contract charges) and commissions are not invoice events.
-with ev as (
-    select *, event_order(occurred_at, kafka_partition, kafka_offset) as o
+with invoices as (  -- the latest event found by its rowid: arg_max of one bigint is cheap
+    select invoice_id,
+           arg_max(rowid, event_order(occurred_at, kafka_partition, kafka_offset)) as latest,
+           min(occurred_at) filter (where status = 'paid') as paid_at,
+           min(occurred_at) filter (where status in ('waiting_refund', 'refunded'))
+               as refund_asked_at
     from commerce_events
     where platform = 'myeduzz' and event_type like 'myeduzz.invoice_%'
       and invoice_id is not null
-),
-invoices as (
-    select invoice_id,
-           arg_max(school_key, o) filter (where school_key is not null) as school_key,
-           arg_max(buyer_key, o) filter (where buyer_key is not null) as buyer_key,
-           arg_max(status, o) as status,
-           arg_max({'ids': product_ids, 'amounts': product_amounts, 'amount': amount,
-                    'currency': currency}, o) as items,
-           min(occurred_at) filter (where status = 'paid') as paid_at,
-           min(occurred_at) filter (where status in ('waiting_refund', 'refunded'))
-               as refund_asked_at,
-           max(o) as status_order,
-           arg_max(occurred_at, o) as status_at
-    from ev
     group by invoice_id
 ),
 lines as (
-    select invoice_id, school_key, buyer_key, status, paid_at, refund_asked_at, status_at,
-           items.currency as currency, items.amount as invoice_amount,
-           len(items.ids) as products,
-           unnest(items.ids) as product_id,
-           unnest(coalesce(items.amounts, [])) as item_amount
-    from invoices
-)
+    select i.invoice_id, c.school_key, c.buyer_key, c.status, i.paid_at, i.refund_asked_at,
+           c.occurred_at as status_at, c.currency, c.amount as invoice_amount,
+           len(c.product_ids) as products,
+           unnest(c.product_ids) as product_id,
+           unnest(coalesce(c.product_amounts, [])) as item_amount
+    from invoices i
+    join commerce_events c on c.rowid = i.latest
+),
+mapped as (select distinct school_key, product_id from product_courses)
 select l.school_key, l.invoice_id, l.product_id, l.buyer_key, l.status, l.paid_at,
        l.refund_asked_at,
        case when l.status = 'refunded' then l.status_at end as refunded_at,
        coalesce(l.item_amount, case when l.products = 1 then l.invoice_amount end) as amount,
        l.currency,
-       exists (select 1 from product_courses m
-               where m.school_key = l.school_key and m.product_id = l.product_id) as mapped
+       m.product_id is not null as mapped
 from lines l
+left join mapped m using (school_key, product_id)
 where l.product_id is not null;
 
 comment on view purchases is
     'One row per MyEduzz invoice and product it names: current status (latest invoice event by occurred_at, then arrival), when it was paid, refund asked and refunded, the product''s amount.';
-comment on column purchases.school_key is 'The seller, myeduzz:<producer id> (latest sent).';
+comment on column purchases.school_key is 'The seller, myeduzz:<producer id>, as the latest invoice event names it.';
 comment on column purchases.invoice_id is 'The MyEduzz invoice id.';
 comment on column purchases.product_id is 'One product of the invoice (items[].productId).';
 comment on column purchases.buyer_key is

@@ -5,14 +5,14 @@ create or replace view purchase_courses as
 -- seller's platforms (those of the seller's mapped courses; every platform when the seller
 -- has none). Learning state comes from course_state; the first activity since payment
 -- needs the events only for pairs active both before and after the payment.
-with paid as (
+with paid as materialized (  -- each read more than once: computed once
     select * from purchases where paid_at is not null
 ),
 seller_platforms as (
     select distinct school_key, split_part(course_key, ':', 1) as platform
     from product_courses
 ),
-state as (
+state as materialized (
     select learner_key, course_key, first_activity_at, last_activity_at, lessons_completed,
            coalesce(done, false) as done
     from course_state(fold_since())
@@ -31,7 +31,7 @@ linked as (
                                                where sp.school_key = p.school_key)
            or not exists (select 1 from seller_platforms sp where sp.school_key = p.school_key))
 ),
-joined as (
+joined as materialized (
     select l.*, s.first_activity_at, s.last_activity_at,
            coalesce(s.lessons_completed, 0) as lessons_completed, coalesce(s.done, false) as done
     from linked l left join state s on s.learner_key = l.buyer_key and s.course_key = l.course_key
