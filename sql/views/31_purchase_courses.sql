@@ -26,10 +26,12 @@ linked as (
     select p.invoice_id, p.product_id, p.buyer_key, p.paid_at, p.refund_asked_at, p.mapped,
            s.course_key
     from paid p join state s on s.learner_key = p.buyer_key
+    left join seller_platforms sp
+      on sp.school_key = p.school_key and sp.platform = split_part(s.course_key, ':', 1)
     where not p.mapped
-      and (split_part(s.course_key, ':', 1) in (select platform from seller_platforms sp
-                                               where sp.school_key = p.school_key)
-           or not exists (select 1 from seller_platforms sp where sp.school_key = p.school_key))
+      and (sp.platform is not null
+           or p.school_key is null
+           or p.school_key not in (select school_key from seller_platforms))
 ),
 joined as materialized (
     select l.*, s.first_activity_at, s.last_activity_at,
@@ -37,12 +39,18 @@ joined as materialized (
     from linked l left join state s on s.learner_key = l.buyer_key and s.course_key = l.course_key
 ),
 straddling as (  -- active before and after the payment: the first event since it, exactly
+    -- The semi join on one hash of the pair picks those few pairs' events in one cheap pass
+    -- over learning_events before the exact join (a plain join hashed every event's keys).
     select j.invoice_id, j.product_id, j.course_key, min(e.occurred_at) as first_after
     from (select * from joined
           where first_activity_at < paid_at and last_activity_at >= paid_at) j
-    join learning_events e
+    join (select learner_key, course_key, occurred_at from learning_events
+          where action <> 'inactivity_flagged'
+            and hash(learner_key, course_key) in (
+                select hash(buyer_key, course_key) from joined
+                where first_activity_at < paid_at and last_activity_at >= paid_at)) e
       on e.learner_key = j.buyer_key and e.course_key = j.course_key
-     and e.occurred_at >= j.paid_at and e.action <> 'inactivity_flagged'
+     and e.occurred_at >= j.paid_at
     group by all
 ),
 asked as (  -- lessons completed before the refund was asked: the state as of that moment
@@ -52,10 +60,14 @@ asked as (  -- lessons completed before the refund was asked: the state as of th
                          event_order(e.occurred_at, e.kafka_partition, e.kafka_offset))
                      as done_then
           from (select * from joined where refund_asked_at is not null) j
-          join learning_events e
+          join (select * from learning_events
+                where lesson_key is not null
+                  and action in ('lesson_completed', 'lesson_uncompleted')
+                  and hash(learner_key, course_key) in (  -- as in straddling
+                      select hash(buyer_key, course_key) from joined
+                      where refund_asked_at is not null)) e
             on e.learner_key = j.buyer_key and e.course_key = j.course_key
-           and e.occurred_at < j.refund_asked_at and e.lesson_key is not null
-           and e.action in ('lesson_completed', 'lesson_uncompleted')
+           and e.occurred_at < j.refund_asked_at
           group by all)
     group by all
 ),
