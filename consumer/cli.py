@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from consumer import metrics
-from consumer.ops import check, forget, launcher, repair
+from consumer.ops import check, forget, launcher, products_cli, repair
 from consumer.ops.broker import EmbeddedBroker
 from consumer.readers import export, person, query, report
 from consumer.readers.dashboard import main as dashboard
@@ -40,6 +40,7 @@ commands:
   rebuild   re-derive learning_events and commerce_events from raw_events (no Kafka)
   replay-dead-letters
             re-decode dead letters with the current code; those that decode move
+  products  map MyEduzz products to courses: map PRODUCT COURSE_KEY, load FILE.csv, list
   report    funnel, engagement and at-risk tables from the snapshot (while ingestion runs)
   sql       one query on the snapshot: a table, or --format csv|json
   export    every table and view of the snapshot to --format parquet|csv files
@@ -81,6 +82,7 @@ def _dispatch(argv: Sequence[str] | None) -> None:
     commands: dict[str, Callable[[Sequence[str]], None]] = {
         "consume": consume_main, "broker": broker_main, "up": up_main, "demo": demo_main,
         "events": events_main, "rebuild": rebuild_main, "replay-dead-letters": replay_main,
+        "products": products_cli.main,
         "report": report.main, "sql": query.main, "export": export.main,
         "dashboard": dashboard.main, "forget": forget.main, "person": person.main,
         "check": check.main}

@@ -55,7 +55,7 @@ class Kind(NamedTuple):
 
 # The modules holding the product's kinds, each as a module-level `KIND`; imported when
 # first needed (they build on this module). EXTRA: kinds registered at run time (tests).
-MODULES: tuple[str, ...] = ("consumer.ops.forget",)
+MODULES: tuple[str, ...] = ("consumer.ops.forget", "consumer.ops.products")
 EXTRA: dict[str, Kind] = {}
 
 

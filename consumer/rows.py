@@ -70,6 +70,8 @@ class CommerceRow(msgspec.Struct, gc=False, frozen=True):
     currency: str | None = None
     kafka_partition: int = 0
     kafka_offset: int = 0
+    school_key: str | None = None  # the seller (MyEduzz producer), `<platform>:<id>`
+    product_amounts: list[Decimal | None] | None = None  # per product_ids entry, when sent
 
 
 class DeadLetter(msgspec.Struct, gc=False, frozen=True):

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from consumer.journeys import identity, journeys
+from consumer.journeys import identity, journeys, product_mapping
 from consumer.ops import demo
 from consumer.ops.broker import free_port
 from tests.conftest import SECRET, TOKEN, fixture, signed
@@ -60,25 +60,30 @@ def test_demo_posts_a_simulated_run_and_prints_what_landed(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("ready: http://127.0.0.1:")
-    sent = journeys(25, demo.SEED)
+    sent = journeys(25, demo.SEED, sales=True)
     events = len({identity(d) for d in sent})
-    assert f"posted {len(sent)} webhooks of 25 simulated learners " \
+    assert f"posted {len(sent)} webhooks of 25 simulated learners and their purchases " \
            f"({len(sent) - events} of them redeliveries): {len(sent)} x 200" in out
     assert f"raw_events       {events}" in out and "dead_letters     0" in out
     assert "unknown_events (kept, not errors):" in out
     assert "course_funnel:" in out and "Violão popular" in out
+    assert "purchase_funnel (MyEduzz purchases" in out
     db = duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True)
     assert db.execute("select count(*) from raw_events").fetchone() == (events,)
     learning, unknown = db.execute(
         "select (select count(*) from learning_events), "
         "(select coalesce(sum(events), 0) from unknown_events)").fetchone()
+    # The products were mapped through the running consumer, before the first purchase.
+    assert db.execute("select count(*) from product_courses").fetchone() == (
+        len(product_mapping(demo.SEED)),)
     db.close()
     stored = facts(sent)
     assert (learning, unknown) == (len(stored.rows), sum(not s.known for s in stored.raw))
     # The repair commands work on the stopped store, without Kafka.
     rebuilt = run("rebuild", "--data-dir", str(tmp_path))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert rebuilt.stdout.startswith(f"raw_events={events} learning={learning} commerce=0 ")
+    assert rebuilt.stdout.startswith(
+        f"raw_events={events} learning={learning} commerce={len(stored.sold)} ")
     replayed = run("replay-dead-letters", "--data-dir", str(tmp_path))
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.startswith("examined=0 replayed=0 still_failing=0")

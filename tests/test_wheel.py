@@ -111,10 +111,10 @@ def test_learnstream_demo_runs_from_the_wheel(installed, tmp_path):
         "learnstream", "demo", "--learners", "3", "--data-dir", str(tmp_path), timeout=300
     )
     assert result.returncode == 0, result.stderr
-    sent = journeys(3, SEED)
+    sent = journeys(3, SEED, sales=True)
     events = len({identity(d) for d in sent})
     assert (
-        f"posted {len(sent)} webhooks of 3 simulated learners "
+        f"posted {len(sent)} webhooks of 3 simulated learners and their purchases "
         f"({len(sent) - events} of them redeliveries): {len(sent)} x 200" in result.stdout
     )
     # The installed schema made every view: the demo's own report reads course_funnel.

@@ -53,7 +53,7 @@ def deliveries(courses: Sequence[Course], events: Sequence[Event], seed: int) ->
                 body["id"] = event_id(rng)
             used.add(body["id"])
         kind = str(body["event"]) if source == "eduzz" else ""
-        arrives = e.at + _delay(rng)
+        arrives = e.at + delay(rng)
         out.append(_delivery(source, body, e, e.at, arrives, config, kind, 1))
         chance = rng.random()
         if chance < 0.04:  # a retry: the same bytes again
@@ -77,7 +77,8 @@ def _body(e: Event, rng: Random, schools: dict[str, str]) -> Body:
     return toolzz(e, rng, schools["toolzz"])
 
 
-def _delay(rng: Random) -> timedelta:
+def delay(rng: Random) -> timedelta:
+    """How long after the event its delivery reaches the receiver."""
     r = rng.random()
     if r < 0.8:
         return timedelta(seconds=rng.randint(0, 5))

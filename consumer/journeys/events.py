@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from consumer.journeys.catalogue import Course, Lesson, Module
+from consumer.journeys.products import Sale
 
 ZONE = ZoneInfo("America/Sao_Paulo")  # the reporting zone, and the platforms' local time
 START = datetime(2024, 3, 4, tzinfo=ZONE)  # a Monday, local midnight
@@ -31,20 +32,23 @@ class Learner(msgspec.Struct, frozen=True):
     toolzz_id: int
 
     def sent_email(self, platform: str) -> str | None:
-        """The e-mail as `platform` sends it: Nutror pads and capitalises some, Toolzz
-        upper-cases some (one person, one learner_key, whatever the spelling)."""
+        """The e-mail as `platform` sends it: Nutror pads and capitalises some, Toolzz and
+        MyEduzz upper-case some (one person, one learner_key, whatever the spelling)."""
         e = self.email
         if e is not None and platform == "nutror" and self.n % 4 == 1:
             return f" {e.capitalize()} "
         if e is not None and platform == "toolzz" and self.n % 3 == 2:
             return e.upper()
+        if e is not None and platform == "myeduzz" and self.n % 5 == 3:
+            return f" {e.upper()}"
         return e
 
 
 class Event(msgspec.Struct, frozen=True):
     """One thing a platform reports. `action` is the canonical action, or for an event type no
     decoder knows (`known` False) the event type as sent. `also` holds the further courses of a
-    Nutror enrolment that names several."""
+    Nutror enrolment that names several. A MyEduzz invoice event has `platform` myeduzz,
+    the invoice status as `action`, the buyer as `learner`, and its `sale`."""
 
     platform: str
     action: str
@@ -58,6 +62,7 @@ class Event(msgspec.Struct, frozen=True):
     rating: int | None = None
     comment: str | None = None
     known: bool = True
+    sale: Sale | None = None  # a MyEduzz invoice event: `action` is the invoice status
 
     @property
     def courses(self) -> tuple[Course, ...]:

@@ -1,6 +1,8 @@
 """`learnstream demo`: the whole stack on temporary ports, fed a journey simulator run (the
-webhooks of `--learners` simulated learners, redeliveries and late arrivals included) signed
-as the platforms sign them; then what landed in DuckDB and the course funnel, printed."""
+webhooks of `--learners` simulated learners and their MyEduzz purchases, redeliveries and
+late arrivals included) signed as the platforms sign them, with the products mapped to their
+courses through the running consumer; then what landed in DuckDB, the course funnel and the
+purchase funnel, printed."""
 
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from consumer import store
-from consumer.journeys import Delivery, identity, journeys
-from consumer.ops import launcher
+from consumer import control, store
+from consumer.journeys import Delivery, identity, journeys, product_mapping
+from consumer.ops import launcher, products
 from consumer.ops.broker import free_port
 from consumer.settings import SNAPSHOT_FILE, DemoSettings, load_with_args
 from ingest import logs
@@ -52,7 +54,7 @@ def demo_main(argv: Sequence[str]) -> None:
         log_level=quiet, eduzz_secrets=secrets.token_hex(16),
         toolzz_token=secrets.token_urlsafe(16), allow_unsigned=False)
     stack = launcher.Stack(settings)
-    run = journeys(settings.learners, SEED)
+    run = journeys(settings.learners, SEED, sales=True)
     statuses: list[int] = []
 
     def ready(s: launcher.Stack) -> None:
@@ -66,7 +68,8 @@ def demo_main(argv: Sequence[str]) -> None:
     except launcher.ChildFailed as exc:
         sys.exit(f"learnstream demo: {exc}")
     counted = ", ".join(f"{n} x {status}" for status, n in sorted(Counter(statuses).items()))
-    print(f"posted {len(statuses)} webhooks of {settings.learners} simulated learners "
+    print(f"posted {len(statuses)} webhooks of {settings.learners} simulated learners and "
+          f"their purchases "
           f"({len(run) - len({identity(d) for d in run})} of them redeliveries): {counted}")
     _print_results(launcher.db_path(settings))
     print(f"\nExplore: learnstream report --data-dir {data_dir}, or "
@@ -79,9 +82,13 @@ def demo_main(argv: Sequence[str]) -> None:
 
 async def _post_run(stack: launcher.Stack, run: list[Delivery], statuses: list[int],
                     serve: bool = False) -> None:
-    """POST every delivery, a few at once; the copies of one event on one lane, in order.
-    Then stop the stack, unless `serve`: then it runs until Ctrl-C."""
+    """Map the products (a request the running consumer applies), then POST every delivery,
+    a few at once; the copies of one event on one lane, in order. Then stop the stack,
+    unless `serve`: then it runs until Ctrl-C."""
     s = stack.settings
+    rows = [[product, course, school] for school, product, course in product_mapping(SEED)]
+    await asyncio.to_thread(control.submit, launcher.db_path(s), s.data_dir,
+                            products.KIND.name, {"rows": rows}, 60.0)
     paths = {"eduzz": "/webhooks/eduzz", "toolzz": f"/webhooks/toolzz/{s.toolzz_token}"}
     lanes: list[list[Delivery]] = [[] for _ in range(LANES)]
     for d in run:
@@ -115,6 +122,7 @@ def _print_results(path: Path) -> None:
     _table(*store.read(path, """
         select 'raw_events' as "table", count(*) as rows from raw_events
         union all select 'learning_events', count(*) from learning_events
+        union all select 'commerce_events', count(*) from commerce_events
         union all select 'dead_letters', count(*) from dead_letters"""))
     print("\nlearning_events by action:")
     _table(*store.read(path, """select action, count(*) as events,
@@ -126,6 +134,15 @@ def _print_results(path: Path) -> None:
     _table(*store.read(path, """select course_key, course_name, learners, enrolled, started,
                                        completed_lesson, completed_module, completed_course
                                 from course_funnel order by course_key"""))
+    print("\npurchase_funnel (MyEduzz purchases, since payment; learnstream report --sales):")
+    _table(*store.read(path, """
+        select product_id, coalesce(course_key, '(unmapped)') as course_key,
+               max(reached) filter (where step_number = 1) as paid,
+               max(reached) filter (where step_number = 2) as started,
+               max(reached) filter (where step_number = 3) as completed_lesson,
+               max(reached) filter (where step_number = 5) as completed_course
+        from purchase_funnel group by school_key, product_id, course_key
+        order by paid desc, product_id, course_key"""))
 
 
 def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -155,9 +155,8 @@ def _message(body: bytes, source: str, received_at: datetime, partition: int, of
     return Message(body, headers, partition, offset, int(received.timestamp() * 1000))
 
 
-@contextmanager
-def _repairing(settings: ConsumerSettings) -> Iterator[Store]:
-    """The consumer's existing store, in one transaction; RuntimeError naming the file when it
+def stopped_store(settings: ConsumerSettings) -> Store:
+    """The consumer's existing store, opened for writing; RuntimeError naming the file when it
     is missing (not created empty) or open in a running consumer."""
     path = settings.db_path
     if not path.is_file():
@@ -174,6 +173,13 @@ def _repairing(settings: ConsumerSettings) -> Iterator[Store]:
         if "Could not set lock" not in str(exc):  # DuckDB lets one process open a file
             raise
         raise RuntimeError(f"{path} is in use by a running consumer: stop it first") from exc
+    return db
+
+
+@contextmanager
+def _repairing(settings: ConsumerSettings) -> Iterator[Store]:
+    """The consumer's existing store (stopped_store), in one transaction."""
+    db = stopped_store(settings)
     try:
         with db.transaction():
             yield db

@@ -8,7 +8,7 @@ import msgspec
 
 from consumer.rows import CommerceRow
 from consumer.sources.envelope import EduzzEvent, Money
-from consumer.sources.identity import Id, Meta, email, ident, learner_key
+from consumer.sources.identity import Id, Meta, email, ident, key, learner_key
 
 PLATFORM = "myeduzz"
 
@@ -26,9 +26,10 @@ class Person(Ref, kw_only=True):
 
 
 class Item(msgspec.Struct, gc=False, kw_only=True):
-    """An invoice line; only its product is read."""
+    """An invoice line: its product and, when sent, its price (revenue per product)."""
 
     productId: Id | None = None
+    price: Money | None = None
 
 
 class Recurrence(msgspec.Struct, gc=False, kw_only=True):
@@ -57,6 +58,7 @@ class Data(msgspec.Struct, gc=False, kw_only=True):
     """Every MyEduzz `data`; subclasses make required what identifies their row."""
 
     id: Id | None = None  # the invoice's
+    producer: Ref | None = None  # the seller: the school whose products are mapped to courses
     status: str | None = None  # invoice status, snake_case (`waiting_refund`); stored as sent
     buyer: Person | None = None  # invoices
     customer: Person | None = None  # contracts and charge attempts
@@ -87,8 +89,11 @@ class AttemptData(Data, kw_only=True):
 
 def _row(m: Meta, buyer: Person | None, price: Money | None, *, invoice: Id | None = None,
          contract: Id | None = None, status: str | None = None,
-         products: Iterable[Id | None] | None = None) -> CommerceRow:
-    """One row. `product_ids` is None, not [], when the event has no notion of products."""
+         products: Iterable[Id | None] | None = None, seller: Ref | None = None,
+         items: Iterable[Item] = ()) -> CommerceRow:
+    """One row. `product_ids` is None, not [], when the event has no notion of products;
+    `product_amounts` is set only for invoice items, one per product id kept."""
+    lines = [(t, i.price.value if i.price else None) for i in items if (t := ident(i.productId))]
     return CommerceRow(
         event_uid=m.event_uid, platform=PLATFORM, event_type=m.event_type,
         occurred_at=m.sent_at or m.received_at,
@@ -97,7 +102,9 @@ def _row(m: Meta, buyer: Person | None, price: Money | None, *, invoice: Id | No
         invoice_id=ident(invoice), contract_id=ident(contract), status=status,
         product_ids=None if products is None else [t for p in products if (t := ident(p))],
         amount=price.value if price else None, currency=price.currency if price else None,
-        kafka_partition=m.kafka_partition, kafka_offset=m.kafka_offset)
+        kafka_partition=m.kafka_partition, kafka_offset=m.kafka_offset,
+        school_key=key(PLATFORM, seller.id) if seller else None,
+        product_amounts=[a for _, a in lines] if lines else None)
 
 
 class MyEduzzEvent(EduzzEvent, kw_only=True):
@@ -114,7 +121,7 @@ class InvoiceEvent(MyEduzzEvent, kw_only=True):
         d = self.data
         return [_row(m, d.buyer, d.price, invoice=d.id, status=d.status,
                      contract=d.contract.id if d.contract else None,
-                     products=[i.productId for i in d.items])]
+                     products=[i.productId for i in d.items], seller=d.producer, items=d.items)]
 
 
 # One class per wire event string (README, Supported events); `data.status` says the same.
@@ -155,7 +162,7 @@ class ContractEvent(MyEduzzEvent, kw_only=True):
         d, c = self.data, self.data.contract
         price = c.recurrence.price if c.recurrence else None
         return [_row(m, d.customer, price, contract=c.id, status=c.status,
-                     products=[p.id for p in d.products])]
+                     products=[p.id for p in d.products], seller=d.producer)]
 
 
 class ContractCreated(ContractEvent, tag="myeduzz.contract_created"): ...

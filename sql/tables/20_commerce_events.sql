@@ -12,5 +12,10 @@ create table if not exists commerce_events (
     amount          decimal(18, 2),
     currency        varchar,
     kafka_partition integer not null,
-    kafka_offset    bigint not null
+    kafka_offset    bigint not null,
+    school_key      varchar,  -- the seller: MyEduzz `myeduzz:<producer id>`
+    product_amounts decimal(18, 2)[]  -- each product_ids entry's item price, when sent
 );
+-- Stores created before these columns get them; `rebuild` fills them from raw_events.
+alter table commerce_events add column if not exists school_key varchar;
+alter table commerce_events add column if not exists product_amounts decimal(18, 2)[];

@@ -10,7 +10,8 @@ learners), three months of study sessions (up to 12 days per learner and course)
 mix dominated by lesson_seen and lesson_completed, with un-completions, module and course
 completions, enrolments, ratings, comments, favourites and inactivity flags; one raw_events
 row per event (1% of them received more than a day late), a few unknown event types, dead
-letters, commerce events and delivery batches.
+letters, delivery batches, and MyEduzz invoices (rows / 10 by default: 1M beside 10M
+learning events) with their products mapped to courses (see INVOICES).
 The current-state tables are then built from all events (`refold`, timed). Each view is
 materialised (`create temp table ... as select *`), best of `--runs`, twice: with every event
 folded (what a snapshot holds) and with FOLD_AT more events pending (the most a live store
@@ -41,6 +42,8 @@ MACROS = {  # sensible parameters, relative to the newest event
     "course_funnel_between":
         "course_funnel_between(getvariable('newest') - interval 30 day, getvariable('newest'))",
     "ordered_funnel": "ordered_funnel(14, getvariable('newest'))",
+    "purchase_funnel_between": "purchase_funnel_between(getvariable('newest') - interval 30 day, "
+                               "getvariable('newest'))",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
 }
@@ -133,7 +136,7 @@ select case when platform = 'toolzz' then 'toolzz:sha256:' || i else 'eduzz:' ||
 from g
 """
 
-EXTRAS = [  # unknown event types, dead letters, commerce events, delivery batches
+EXTRAS = [  # unknown event types, dead letters, delivery batches
     """insert into raw_events
        select 'eduzz:u' || i, 'eduzz', 'brand.new_' || (i % 7),
               timestamptz '2024-01-01' + to_seconds(i * 600), null, '{}', 0, {rows} + i
@@ -143,15 +146,64 @@ EXTRAS = [  # unknown event types, dead letters, commerce events, delivery batch
               case when i % 4 = 0 then 'toolzz' else 'eduzz' end, 'invalid_event',
               'Expected `str`, got `int` - at `$.data.id`', '{}'::blob
        from range(8000) t(i)""",
-    """insert into commerce_events
-       select 'eduzz:p' || i, 'myeduzz', 'myeduzz.invoice_paid',
-              timestamptz '2024-01-01' + to_seconds(i * 60), 'learner' || i || '@example.com',
-              i::varchar, null, 'paid', [(i % 50)::varchar], 97.00, 'BRL', 1, {rows} + 20000 + i
-       from range(100000) t(i)""",
+
 ]
 
 
-def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
+# MyEduzz invoices (issue 18): most bought by learners of the course they take (its product,
+# `p<course>`, mapped in product_courses), a day or two before they start, a fifth by people
+# who never learn; 5% in dollars, 10% with an unmapped second item, 30% opened before being
+# paid, 6% refunded (half asking first); 20 sellers, one per school.
+INVOICES = """
+create temp table inv as
+select i, l, seller, course, paid_at, u(i, 26) < 0.06 as refunded, u(i, 27) < 0.3 as opened,
+       u(i, 28) < 0.5 as asked, u(i, 29) < 0.1 as two_items,
+       case when u(i, 30) < 0.05 then 'USD' else 'BRL' end as currency,
+       [97.00, 197.00, 297.00, 49.90][1 + (course % 4)::bigint]::decimal(18, 2) as price
+from (select i, l, course, 'myeduzz:' || (course % 20) as seller,
+             case when l is null then timestamptz '2024-01-01 03:00:00+00'
+                                      + to_seconds((86400 * 91 * u(i, 24))::bigint)
+                  else timestamptz '2024-01-01 03:00:00+00' + to_days((hash(l, 5) % 75)::int)
+                       - to_seconds((86400 * 2 * u(i, 25))::bigint) end as paid_at
+      from (select i, l, case when l is null then hash(i, 31) % {courses}
+                         else hash(l, floor(u(i, 23) * (1 + hash(l, 9) % 3))) % {courses}
+                         end as course
+            from (select i, case when u(i, 21) < 0.8
+                                 then floor({learners} * pow(u(i, 22), 1.6))::bigint end as l
+                  from range({invoices}) t(i))))
+"""
+COMMERCE = """
+insert into commerce_events by name
+select 'eduzz:inv' || i || '-' || e.status as event_uid, 'myeduzz' as platform,
+       'myeduzz.invoice_' || case e.status when 'open' then 'opened' else e.status end
+           as event_type,
+       paid_at + to_seconds(e.shift) as occurred_at,
+       coalesce('learner' || l || '@example.com', 'buyer' || i || '@example.com') as buyer_key,
+       'inv' || i as invoice_id, e.status as status,
+       ['p' || course] || case when two_items then ['extra'] else [] end as product_ids,
+       price + case when two_items then 19.90 else 0 end as amount, currency,
+       (i % 3)::int as kafka_partition, {offset} + i * 4 + e.k as kafka_offset,
+       seller as school_key,
+       [price] || case when two_items then [19.90::decimal(18, 2)] else [] end
+           as product_amounts
+from inv, lateral (
+    select * from (values (0, 'paid', 0),
+                          (1, 'open', -60 - (hash(i, 40) % 600)::bigint),
+                          (2, 'waiting_refund', 86400 + (hash(i, 41) % (8 * 86400))::bigint),
+                          (3, 'refunded', 2 * 86400 + (hash(i, 41) % (8 * 86400))::bigint))
+                  v(k, status, shift)
+    where k = 0 or (k = 1 and opened) or (k = 2 and refunded and asked) or (k = 3 and refunded)
+) e
+"""
+MAPPING = """
+insert into product_courses
+select 'myeduzz:' || (c % 20), 'p' || c, ['alpaclass', 'nutror', 'toolzz'][c % 3 + 1] || ':' || c,
+       timestamptz '2024-01-01'
+from range({courses}) t(c)
+"""
+
+
+def generate(con: duckdb.DuckDBPyConnection, rows: int, invoices: int) -> None:
     """Fill the schema's tables with `rows` learning events and what goes with them."""
     con.execute("create or replace temp macro u(i, k) as (hash(i, k) % 1000003) / 1000003.0")
     con.execute(EVENTS.format(learners=LEARNERS, courses=COURSES, days=DAYS, rows=rows,
@@ -160,6 +212,10 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     con.execute(RAW)
     for sql in EXTRAS:
         con.execute(sql.replace("{rows}", str(rows)))
+    con.execute(INVOICES.format(learners=LEARNERS, courses=COURSES, invoices=invoices))
+    con.execute(COMMERCE.format(offset=rows + 20_000))
+    con.execute(MAPPING.format(courses=COURSES))
+    con.execute("drop table inv")
     # One consumer batch a minute over the three months, per source, a few percent duplicates.
     con.execute("""insert into deliveries
         select timestamptz '2024-01-01 03:00:00+00' + to_seconds(b * 60), s,
@@ -204,7 +260,7 @@ def timed(con: duckdb.DuckDBPyConnection, names: list[str], runs: int) -> dict[s
 
 
 def run(rows: int, runs: int = 3, keep: str | None = None,
-        only: set[str] | None = None) -> dict[str, object]:
+        only: set[str] | None = None, invoices: int | None = None) -> dict[str, object]:
     """Generate `rows` events in a fresh file, time every view and macro (or `only` those),
     folded and with FOLD_AT events pending; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,7 +269,7 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
         apply_schema(con)
         started = time.perf_counter()
         if not con.execute("select count(*) from learning_events").fetchone()[0]:  # type: ignore[index]
-            generate(con, rows)
+            generate(con, rows, rows // 10 if invoices is None else invoices)
         generated, started = time.perf_counter() - started, time.perf_counter()
         con.execute("begin")
         refold(con)  # a kept file from older code has no state yet; a fresh one needs it too
@@ -224,8 +280,10 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
         stats = con.execute(
             "select count(*), count(distinct learner_key), count(distinct course_key), "
             "(select count(*) from course_state_folded), "
-            "(select count(*) from lesson_state_folded) from learning_events"
-        ).fetchone() or (0, 0, 0, 0, 0)
+            "(select count(*) from lesson_state_folded), "
+            "(select count(distinct invoice_id) from commerce_events), "
+            "(select count(*) from commerce_events) from learning_events"
+        ).fetchone() or (0, 0, 0, 0, 0, 0, 0)
         names = [n for n in objects(con, "view") + objects(con, "macro")
                  if only is None or n in only]
         folded = timed(con, names, runs)
@@ -248,7 +306,8 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
                          "rows": folded[name]["rows"], "target": target, "ok": worst < target}
     return {"cores": os.cpu_count(), "duckdb": duckdb.__version__, "load": os.getloadavg()[0],
             "learning_events": stats[0], "learners": stats[1], "courses": stats[2],
-            "learner_courses": stats[3], "learner_lessons": stats[4],
+            "learner_courses": stats[3], "learner_lessons": stats[4], "invoices": stats[5],
+            "commerce_events": stats[6],
             "generate_seconds": round(generated, 1), "refold_seconds": round(refolded, 1),
             "pending": FOLD_AT, "fold_seconds": round(fold_seconds, 3), "views": timings}
 
@@ -257,15 +316,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--invoices", type=int, help="MyEduzz invoices (default: rows / 10)")
     parser.add_argument("--keep", help="store file to create, or reuse if it holds events")
     parser.add_argument("--only", help="comma-separated views and macros to time")
     args = parser.parse_args()
-    result = run(args.rows, args.runs, args.keep, set(args.only.split(",")) if args.only else None)
+    result = run(args.rows, args.runs, args.keep, set(args.only.split(",")) if args.only else None,
+                 args.invoices)
     print(f"machine: {result['cores']} cores (load {result['load']:.1f}), "
           f"DuckDB {result['duckdb']}; {result['learning_events']:,} learning events, "
           f"{result['learners']:,} learners, {result['courses']} courses, "
           f"{result['learner_courses']:,} learner x course, {result['learner_lessons']:,} "
-          f"learner x lesson; generated in {result['generate_seconds']} s, state built in "
+          f"learner x lesson, {result['invoices']:,} invoices ({result['commerce_events']:,} "
+          f"commerce events); generated in {result['generate_seconds']} s, state built in "
           f"{result['refold_seconds']} s; folding {result['pending']:,} pending events took "
           f"{result['fold_seconds']} s")
     print(f"{'view or macro':28} {'folded s':>9} {'cpu s':>7} {'pending s':>10} {'cpu s':>7} "

@@ -8,12 +8,15 @@ on the SQL).
   module and lesson keys are `<platform>:<id>`.
 - Time: the copy's own event time (`Delivery.occurred`).
 - One learning row per course an event names (a Nutror enrolment may name several).
+- A MyEduzz invoice event is a commerce row: buyer_key by the learner_key rule, the seller
+  as `myeduzz:<producer id>`, its event time `sentDate` (the copy's own, as above).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
 import msgspec
@@ -63,10 +66,25 @@ class Answer(NamedTuple):
     rows: list[tuple[Any, ...]]
 
 
+class Sold(NamedTuple):
+    """One MyEduzz invoice event as stored: the invoice's status then, the seller's
+    school_key, the buyer by the learner_key rule, and the items (product id, price)."""
+
+    invoice: str
+    status: str
+    at: datetime
+    buyer: str
+    school: str
+    items: tuple[tuple[str, Decimal], ...]
+    currency: str
+
+
 class Facts(NamedTuple):
-    """The learning_events and raw_events rows a list of deliveries leaves."""
+    """The learning_events, raw_events and (invoice) commerce_events rows a list of
+    deliveries leaves."""
     rows: list[Row]
     raw: list[Stored]
+    sold: list[Sold]
 
 
 def facts(ds: Iterable[Delivery]) -> Facts:
@@ -74,6 +92,7 @@ def facts(ds: Iterable[Delivery]) -> Facts:
     seen: set[str] = set()
     rows: list[Row] = []
     raw: list[Stored] = []
+    sold: list[Sold] = []
     for d in ds:
         uid = identity(d)
         if uid in seen:
@@ -83,9 +102,16 @@ def facts(ds: Iterable[Delivery]) -> Facts:
         body = msgspec.json.decode(d.body)
         kind = body["event"] if d.source == "eduzz" else body["event"]["slug"]
         raw.append(Stored(d.source, kind, d.arrives, e.known))
-        if e.known:
+        if e.sale is not None:
+            mail = e.learner.sent_email(e.platform)
+            assert mail, "every simulated buyer has an e-mail"
+            sold.append(Sold(e.sale.invoice, e.action, d.occurred, mail.strip().lower(),
+                             f"myeduzz:{e.sale.seller.id}",
+                             tuple((p.id, price) for p, price in e.sale.items),
+                             e.sale.currency))
+        elif e.known:
             rows.extend(_rows(e, d.occurred))
-    return Facts(rows, raw)
+    return Facts(rows, raw, sold)
 
 
 def learner_key(e: Event) -> str:

@@ -1,0 +1,32 @@
+create or replace view buyers_not_started as
+-- Purchases paid and still paid now (not refunded, not waiting for a refund) whose buyer has
+-- no active learning event since payment on any course the purchase leads to
+-- (purchase_courses). Days count to the newest stored event, not to the clock, so a paused
+-- feed does not age them; inside the 7-day withdrawal period of CDC Art. 49 the buyer can
+-- still cancel, and the producer can still act.
+with newest as (
+    select greatest((select max(occurred_at) from learning_events),
+                    (select max(occurred_at) from commerce_events)) as as_of
+)
+select p.school_key, p.invoice_id, p.product_id, p.buyer_key, p.mapped, p.paid_at,
+       floor(epoch(n.as_of - p.paid_at) / 86400)::integer as days_since_payment,
+       n.as_of < p.paid_at + interval 7 day as in_withdrawal_period
+from purchases p
+cross join newest n
+where p.status = 'paid'
+  and not exists (select 1 from purchase_courses c
+                  where c.invoice_id = p.invoice_id and c.product_id = p.product_id
+                    and c.first_activity_at is not null);
+
+comment on view buyers_not_started is
+    'One row per purchase (invoice x product) paid and not refunded now whose buyer has no learning activity on its courses since payment (without a mapping: on the seller''s platforms).';
+comment on column buyers_not_started.school_key is 'The seller, myeduzz:<producer id>.';
+comment on column buyers_not_started.invoice_id is 'The MyEduzz invoice id.';
+comment on column buyers_not_started.product_id is 'The product bought.';
+comment on column buyers_not_started.buyer_key is 'The buyer, by the learner_key rule.';
+comment on column buyers_not_started.mapped is 'Whether the product has courses in product_courses (else the fallback was searched).';
+comment on column buyers_not_started.paid_at is 'When the invoice was first paid.';
+comment on column buyers_not_started.days_since_payment is
+    'Whole days from paid_at to the newest stored event (learning or commerce).';
+comment on column buyers_not_started.in_withdrawal_period is
+    'Paid less than 7 days before the newest stored event: still inside the CDC Art. 49 withdrawal period.';

@@ -1,0 +1,29 @@
+create or replace view time_to_first_lesson as
+-- Per seller and product: how long buyers take from payment to their first learning
+-- activity (any active event on a course the purchase leads to, at or after paid_at).
+with per_purchase as (
+    select p.school_key, p.product_id, p.mapped, p.invoice_id, p.paid_at,
+           min(c.first_activity_at) as first_activity_at
+    from purchases p
+    left join purchase_courses c using (invoice_id, product_id)
+    where p.paid_at is not null
+    group by all
+)
+select school_key, product_id, mapped,
+       count(*) as purchases,
+       count(first_activity_at) as started,
+       quantile_cont(epoch(first_activity_at - paid_at) / 86400, 0.5) as median_days,
+       quantile_cont(epoch(first_activity_at - paid_at) / 86400, 0.9) as p90_days
+from per_purchase
+group by all;
+
+comment on view time_to_first_lesson is
+    'Per seller and product: purchases ever paid, those with learning activity since payment, and the median and 90th percentile of days from payment to the first activity.';
+comment on column time_to_first_lesson.school_key is 'The seller, myeduzz:<producer id>.';
+comment on column time_to_first_lesson.product_id is 'The product bought.';
+comment on column time_to_first_lesson.mapped is 'Whether the product has courses in product_courses (else the fallback courses were searched).';
+comment on column time_to_first_lesson.purchases is 'Purchases (invoice x product) paid at some point, refunded ones included.';
+comment on column time_to_first_lesson.started is 'Of those, with an active learning event at or after payment.';
+comment on column time_to_first_lesson.median_days is
+    'Median of days (fractional) from paid_at to the first activity, over the started ones; null when none started.';
+comment on column time_to_first_lesson.p90_days is '90th percentile of the same, interpolated between ranks.';

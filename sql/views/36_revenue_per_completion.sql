@@ -1,0 +1,47 @@
+create or replace view revenue_per_completion as
+-- Per seller, product, currency and month of payment (calendar month in America/Sao_Paulo):
+-- revenue of the purchases paid that month, minus what of it is refunded now (a refund
+-- counts against its payment's month), over how many of those purchases reached a course
+-- completion (purchase_courses.step 5). DECIMAL throughout: the division is done in whole
+-- cents, rounded half up, since DuckDB divides decimals as doubles.
+with per_purchase as (
+    select p.school_key, p.product_id, p.currency, p.invoice_id, p.amount,
+           p.status = 'refunded' as refunded,
+           date_trunc('month', timezone('America/Sao_Paulo', p.paid_at))::date as month,
+           coalesce(max(c.step), 1) = 5 as completed
+    from purchases p
+    left join purchase_courses c using (invoice_id, product_id)
+    where p.paid_at is not null and p.amount is not null
+    group by all
+),
+per_month as (
+    select school_key, product_id, currency, month,
+           count(*) as purchases,
+           sum(amount) as paid_revenue,
+           coalesce(sum(amount) filter (where refunded), 0) as refunded_revenue,
+           count(*) filter (where completed) as completions
+    from per_purchase
+    group by all
+)
+select school_key, product_id, currency, month, purchases, paid_revenue, refunded_revenue,
+       paid_revenue - refunded_revenue as net_revenue, completions,
+       case when completions > 0 then
+           ((((paid_revenue - refunded_revenue) * 100)::hugeint * 2 + completions)
+            // (2 * completions))::decimal(36, 0) * 0.01
+       end as revenue_per_completion
+from per_month;
+
+comment on view revenue_per_completion is
+    'Per seller, product, currency and month of payment: revenue paid, refunded (now) and net, as DECIMAL, and net revenue per purchase that reached a course completion. Currencies are never summed together.';
+comment on column revenue_per_completion.school_key is 'The seller, myeduzz:<producer id>.';
+comment on column revenue_per_completion.product_id is 'The product bought.';
+comment on column revenue_per_completion.currency is 'The invoices'' currency; one row per currency.';
+comment on column revenue_per_completion.month is 'First day of the calendar month of paid_at in America/Sao_Paulo.';
+comment on column revenue_per_completion.purchases is 'Purchases paid that month with a known amount (item price, or a one-product invoice''s total).';
+comment on column revenue_per_completion.paid_revenue is 'DECIMAL sum of their amounts.';
+comment on column revenue_per_completion.refunded_revenue is 'DECIMAL sum of the amounts of those refunded now.';
+comment on column revenue_per_completion.net_revenue is 'paid_revenue - refunded_revenue.';
+comment on column revenue_per_completion.completions is
+    'Of those purchases, how many reached course completion in funnel order (purchase_courses.step 5: activity since payment, a lesson, half, the course completed now).';
+comment on column revenue_per_completion.revenue_per_completion is
+    'net_revenue / completions as DECIMAL, rounded half up to the cent; null when no completion.';

@@ -1,0 +1,236 @@
+"""Sales to learning (issue 18): the sales views against the journey simulator's independent
+oracle, the invoice current-state rule and DECIMAL money by hand, and product_courses.
+
+The oracle (consumer.journeys.purchases) derives each view from the logical invoice and
+learning events; here the real pipeline (small run) and the real store (large run, shuffled
+arrival orders, folded or not, with a full and a partial mapping) must agree row for row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from consumer.journeys import identity, journeys, product_mapping, shuffled
+from consumer.ops import products
+from consumer.rows import Batch, CommerceRow, Decoded, RawRow
+from consumer.snapshot import publish
+from consumer.store import ReadOnly, Store
+from tests.conftest import FIXTURES
+from tests.support.oracle import expected
+from tests.test_journeys import assert_views, key_paths, load, post_lanes, rows_of
+
+SALES = ("purchase_funnel", "purchase_funnel_between", "buyers_not_started",
+         "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion")
+SMALL = (30, 5)
+LARGE = (2400, 11)
+
+
+def sales_answers(answers):
+    return [a for a in answers if a.relation.split("(")[0] in SALES]
+
+
+def mapped(store: Store, mapping) -> None:
+    """Load a mapping as `learnstream products load` does."""
+    products.add(store, [(p, c, s) for s, p, c in mapping])
+
+
+@pytest.fixture(scope="module")
+def small():
+    return journeys(*SMALL, sales=True)
+
+
+def test_learning_deliveries_are_the_same_with_or_without_sales(small):
+    alone = journeys(*SMALL)
+    assert [d for d in small if d.event.sale is None] == alone
+    assert len(small) > len(alone)
+
+
+def test_every_sales_answer_of_the_small_run_has_rows(small):
+    answers = sales_answers(expected(small, mapping=product_mapping(SMALL[1])))
+    assert [a.relation.split("(")[0] for a in answers] == list(SALES)
+    assert all(a.rows for a in answers), [a.relation for a in answers if not a.rows]
+
+
+def test_simulated_sales_cover_what_the_views_must_handle():
+    ds = journeys(300, 9, sales=True)
+    sales = [d.event for d in ds if d.event.sale is not None]
+    assert {e.action for e in sales} >= {"open", "waiting_payment", "paid", "waiting_refund",
+                                         "refunded", "canceled", "expired"}
+    assert {e.sale.currency for e in sales} == {"BRL", "USD"}
+    assert any(e.sale.installments > 1 for e in sales)
+    assert any(len(e.sale.items) == 2 for e in sales)
+    assert any(len(p.courses) == 2 for e in sales for p, _ in e.sale.items)  # a combo
+    assert any(not p.courses for e in sales for p, _ in e.sale.items)  # never mapped
+    buyers = {e.learner.n for e in sales}
+    learners = {d.event.learner.n for d in ds if d.event.sale is None}
+    assert buyers - learners and buyers & learners  # some never start, some learn
+    # A shuffle is meaningful: some refund arrives before the payment it undoes.
+    other = shuffled(ds, 1)
+    arrival = {identity(d): i for i, d in reversed(list(enumerate(other)))}
+    paid = {d.event.sale.invoice: arrival[identity(d)] for d in ds
+            if d.event.sale is not None and d.event.action == "paid"}
+    assert any(arrival[identity(d)] < paid[d.event.sale.invoice] for d in ds
+               if d.event.sale is not None and d.event.action == "refunded")
+    # Redelivered: the same invoice event id more than once.
+    uids = [identity(d) for d in ds if d.event.sale is not None]
+    assert len(uids) > len(set(uids))
+
+
+def test_sales_bodies_have_the_published_examples_shape(small):
+    fixtures = {json.loads(p.read_bytes())["event"]: key_paths(json.loads(p.read_bytes()))
+                for p in (FIXTURES / "myeduzz").glob("invoice_*.json")}
+    seen = set()
+    for d in small:
+        if d.event.sale is None:
+            continue
+        body = json.loads(d.body)
+        seen.add(body["event"])
+        assert key_paths(body) == fixtures[body["event"]], body["event"]
+        assert isinstance(body["data"]["price"]["value"], float | int)  # a JSON number
+    assert len(seen) >= 6, seen
+
+
+def cli(*argv: str) -> None:
+    """`learnstream ARGV` in this process (a SystemExit carries the exit status)."""
+    from consumer.cli import main
+
+    main(list(argv))
+
+
+@pytest.mark.slow
+async def test_small_sales_run_through_the_real_pipeline_equals_the_oracle(small, receiver,
+                                                                           consumer, tmp_path,
+                                                                           capsys):
+    mapping = product_mapping(SMALL[1])
+    csv_file = tmp_path / "products.csv"
+    csv_file.write_text("school_key,product_id,course_key\n"
+                        + "".join(f"{s},{p},{c}\n" for s, p, c in mapping))
+    half = len(small) // 2
+    assert await post_lanes(receiver, small[:half]) == [200] * half
+    # Mapped mid-run while the consumer owns the file: the command's request is applied by
+    # the consumer between batches, and its snapshot shows it before the command returns.
+    await asyncio.to_thread(cli, "products", "load", str(csv_file),
+                            "--data-dir", consumer.settings.data_dir)
+    assert capsys.readouterr().out.startswith(f"mapped {len(mapping)} product-course pairs")
+    snapshot = consumer.settings.snapshot_path
+    with ReadOnly(snapshot) as db:
+        assert db.query("select count(*) from product_courses")[1] == [(len(mapping),)]
+    rest = small[half:]
+    assert await post_lanes(receiver, rest) == [200] * len(rest)
+    topic = consumer.settings.topic
+    deadline = asyncio.get_running_loop().time() + 60
+    while sum(consumer.store.offsets(topic).values()) < len(small):
+        assert asyncio.get_running_loop().time() < deadline, consumer.store.offsets(topic)
+        await asyncio.sleep(0.1)
+    await consumer.stop()
+    assert_views(consumer.rows, expected(small, received=False, mapping=mapping))
+    assert consumer.rows("select count(*) from dead_letters") == [(0,)]
+
+
+def partial(seed: int):
+    """The mapping without the toolzz seller's first product and without any of one Nutror
+    course's products: more fallback rows, on a seller that still has mappings."""
+    full = product_mapping(seed)
+    nutror = next(c for _, _, c in full if c.startswith("nutror:"))
+    toolzz = next(p for s, p, _ in full if s == "myeduzz:654321")
+    return [m for m in full if m[2] != nutror and m[1] != toolzz]
+
+
+@pytest.mark.parametrize("which", ["full", "partial"])
+def test_sales_views_do_not_depend_on_arrival_order(which):
+    ds = journeys(300, 9, sales=True)
+    mapping = product_mapping(9) if which == "full" else partial(9)
+    answers = expected(ds, mapping=mapping)
+    fallback = [r for a in sales_answers(answers) if a.relation == "purchase_funnel"
+                for r in a.rows if not r[3]]
+    assert fallback  # the unmapped products' rows are compared too
+    for order, fold_at in ((ds, 1), (shuffled(ds, 1), 10**9), (shuffled(ds, 2), 2500)):
+        store = Store(":memory:", fold_at=fold_at)
+        mapped(store, mapping)
+        load(store, order, batch_size=997)
+        assert_views(rows_of(store), answers)
+        store.close()
+
+
+@pytest.mark.slow
+def test_large_sales_run_straight_into_duckdb_equals_the_oracle(tmp_path: Path):
+    ds = shuffled(journeys(*LARGE, sales=True), 5)
+    mapping = partial(LARGE[1])
+    answers = expected(ds, mapping=mapping)
+    store = Store(tmp_path / "large.duckdb")
+    mapped(store, mapping)
+    load(store, ds)
+    assert all(a.rows for a in sales_answers(answers))
+    assert_views(rows_of(store), answers)
+    invoices = store.query("select count(distinct invoice_id) from commerce_events")[1][0][0]
+    store.close()
+    print(f"\nsales large: learners={LARGE[0]} deliveries={len(ds)} invoices={invoices}")
+
+
+def test_products_commands_without_a_consumer(tmp_path, capsys):
+    store = Store(tmp_path / "learnstream.duckdb")
+    store.write(_invoice_batch(), "t")
+    store.close()
+    data = ["--data-dir", str(tmp_path)]
+    cli("products", "map", "P1", "nutror:abc", *data)  # the seller from its invoices
+    assert "mapped 1 product-course pairs (0 already mapped)" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product_id,course_key\nP1,toolzz:9\nP2,toolzz\n")
+    with pytest.raises(SystemExit) as exit_:
+        cli("products", "load", str(bad), *data)
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err == (f"learnstream products: {bad} line 3: course_key 'toolzz' is not "
+                   "<platform>:<course id> with platform one of alpaclass, nutror, toolzz\n")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("product_id,course_key\nP1,toolzz:9\nP9,toolzz:9\n")
+    with pytest.raises(SystemExit):
+        cli("products", "load", str(unknown), *data)
+    assert "no invoice names product 'P9' yet" in capsys.readouterr().err
+    cli("products", "list", *data)
+    out = capsys.readouterr().out
+    assert "nutror:abc" in out and "toolzz:9" not in out  # the refused load left nothing
+    with ReadOnly(tmp_path / "learnstream.duckdb") as db:
+        assert db.query("select school_key, product_id, course_key from product_courses"
+                        )[1] == [("myeduzz:9", "P1", "nutror:abc")]
+
+
+def _invoice_batch():
+    t = datetime(2024, 5, 1, tzinfo=UTC)
+    row = CommerceRow("eduzz:i1", "myeduzz", "myeduzz.invoice_paid", t, buyer_key="a@x.com",
+                      invoice_id="i1", status="paid", product_ids=["P1"],
+                      amount=Decimal("10.00"), currency="BRL", school_key="myeduzz:9")
+    batch = Batch()
+    batch.add(0, 0, Decoded(RawRow("eduzz:i1", "eduzz", "myeduzz.invoice_paid", t, None, "{}",
+                                   0, 0), [], [row], None))
+    return batch
+
+
+def test_report_sales_reads_the_snapshot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    store = Store(tmp_path / "learnstream.duckdb")
+    mapped(store, product_mapping(9))
+    load(store, journeys(120, 9, sales=True))
+    publish(store, tmp_path / "analytics.duckdb")
+    funnel = store.query("""select product_id, course_key, reached from purchase_funnel
+                            where step_number = 1 order by reached desc, product_id,
+                            course_key limit 1""")[1][0]
+    course = funnel[1]
+    store.close()
+    cli("report", "--sales", "--data-dir", str(tmp_path), "--limit", "50")
+    out = capsys.readouterr().out
+    for title in ("Purchase funnel", "Buyers not started", "Refunds by progress",
+                  "Time from payment", "Net revenue"):
+        assert title in out, title
+    top = next(line for line in out.splitlines() if funnel[0] in line and course in line)
+    assert top.split()[:3] == [funnel[0], course, str(funnel[2])]
+    cli("report", "--sales", "--course", course, "--data-dir", str(tmp_path))
+    one = capsys.readouterr().out
+    section = one[one.index("Purchase funnel"):one.index("Buyers not started")]
+    assert course in section and "(unmapped)" not in section
