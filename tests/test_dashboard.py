@@ -216,7 +216,7 @@ async def test_the_page_and_plotly_come_from_here(client):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     html = await page.text()
     assert "http://" not in html and "https://" not in html
-    src = html.split('src="static/plotly.min.js?v=')[1].split('"')[0]
+    src = html.split('href="static/plotly.min.js?v=')[1].split('"')[0]
     js = await client.get(f"/static/plotly.min.js?v={src}", headers={"Accept-Encoding": "gzip"},
                           auto_decompress=False)
     assert js.headers["Content-Encoding"] == "gzip"

@@ -124,7 +124,7 @@ def engagement(q: Query, f: Filters, ctx: Context) -> Json:
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
         columns, rows = q(f"""select day, dau, wau, mau, events
-                              from {q.view("engagement_daily")}
+                              from {q.view("engagement_daily", f.course)}
                              where course_key = $course and day between $first and $last
                              order by day""", {"course": f.course, **days})
         note = "Distinct active learners of this course."
@@ -150,7 +150,7 @@ def stickiness(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
-        ratio = q(f"""select day, dau / mau from {q.view("engagement_daily")}
+        ratio = q(f"""select day, dau / mau from {q.view("engagement_daily", f.course)}
                      where course_key = $course and day between $first and $last
                      order by day""", {"course": f.course, **days})[1]
     else:

@@ -58,9 +58,19 @@ class Source:
     def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
         return self._db.query(sql, params)
 
-    def view(self, name: str) -> str:
+    def view(self, name: str, course: str | None = None) -> str:
         if not re.fullmatch(r"[a-z_]+", name):  # a view's name from panels.py, never input
             raise ValueError(f"not a view name: {name!r}")
+        if course is not None and name not in self._copied:
+            # One course's rows: DuckDB pushes `course_key = ...` into the view's scan
+            # (0.3-0.5 s at 10M events, where copying engagement_daily whole takes 4 s).
+            key = ("view", name, course)
+            if key not in self._calls:
+                table = f"_call_{len(self._calls)}"
+                self._db.query(f"create temp table {table} as select * from {name} "
+                               "where course_key = $course", {"course": course})
+                self._calls[key] = table
+            return self._calls[key]
         if name not in self._copied:
             self._db.query(f"create temp table _copy_{name} as select * from {name}")
             self._copied.add(name)
