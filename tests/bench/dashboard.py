@@ -22,7 +22,8 @@ through Playwright) measures, as wall seconds from the page's request:
 Baselines, same run: the panels' own DuckDB time as the server reports it (the floor of a
 cold render that computes them), and with `--baseline-tree DIR` (a checkout of an older
 commit, e.g. `git archive main | tar -x -C DIR`) the same measures of that tree's dashboard
-on the same snapshots, interleaved. CPU seconds are the dashboard's and the browser's
+on the same snapshots (`--baseline-keep PATH`: a copy of the generated store with that
+tree's views), one after the other. CPU seconds are the dashboard's and the browser's
 (children's user+sys) over each measure.
 """
 
@@ -108,7 +109,7 @@ PAINTED = "body[data-painted], body[data-state=ready]"  # an older page has no d
 def render(page: Any, url: str) -> tuple[float, float]:
     """(seconds to first paint, seconds until every panel is drawn) of `url` in `page`."""
     started = time.perf_counter()
-    page.goto(url)
+    page.goto(url, wait_until="commit")  # not "load": that waits for plotly.js to run
     page.wait_for_selector(PAINTED, state="attached", timeout=LIMIT * 1000)
     painted = time.perf_counter() - started
     ready(page, LIMIT)
@@ -186,6 +187,8 @@ def main() -> None:
     parser.add_argument("--keep", help="generated store file to create, or reuse")
     parser.add_argument("--learners", type=int, default=40, help="the demo run's learners")
     parser.add_argument("--baseline-tree", help="a checkout whose dashboard to measure too")
+    parser.add_argument("--baseline-keep", help="the generated store for the baseline tree "
+                        "(its views as that tree made them); default: --keep")
     args = parser.parse_args()
     trees = [("this", None)] + ([("baseline", args.baseline_tree)] if args.baseline_tree else [])
     results: dict[str, Any] = {"cores": os.cpu_count(), "load": os.getloadavg()[0]}
@@ -198,9 +201,10 @@ def main() -> None:
         with duckdb.connect(str(path), read_only=True) as con:
             events = con.execute("select count(*) from learning_events").fetchone()[0]  # type: ignore[index]
         for label, tree in trees:
+            store = Path(args.baseline_keep) if tree and args.baseline_keep else path
             results[f"generated {label}"] = {"learning_events": events,
                                              "generate_s": round(generated, 1),
-                                             **measure(path, tree)}
+                                             **measure(store, tree)}
     print(f"machine: {results['cores']} cores, load {results['load']:.1f} at start")
     for name, r in results.items():
         if isinstance(r, dict):
