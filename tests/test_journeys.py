@@ -13,7 +13,6 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,15 @@ from consumer.journeys import Delivery, identity, journeys, shuffled
 from consumer.store import Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
-from tests.support.simulated import SMALL, assert_views, load, normal, post_lanes, rows_of
+from tests.support.simulated import (
+    SMALL,
+    assert_views,
+    key_paths,
+    load,
+    normal,
+    post_lanes,
+    rows_of,
+)
 
 LARGE = (4800, 11)  # about 110k deliveries
 
@@ -133,15 +140,6 @@ def test_views_do_not_depend_on_arrival_order():
             assert 0 <= pending < fold_at and folded > 0 and pending < total
         else:
             assert (pending, folded) == (total, 0)
-
-
-def key_paths(value: Any, prefix: str = "") -> set[str]:
-    """Every key path of a JSON value (list items under `[]`)."""
-    if isinstance(value, dict):
-        return {p for k, v in value.items() for p in {prefix + k} | key_paths(v, f"{prefix}{k}.")}
-    if isinstance(value, list):
-        return {p for v in value for p in key_paths(v, f"{prefix}[].")}
-    return set()
 
 
 OPTIONAL = {"data.progress", "data.lesson.rating", "data.course.inactiveDays"}

@@ -23,7 +23,7 @@ from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
-from tests.test_journeys import assert_views, key_paths, load, post_lanes, rows_of
+from tests.support.simulated import assert_views, key_paths, load, post_lanes, rows_of
 
 SALES = ("purchase_funnel", "purchase_funnel_between", "buyers_not_started",
          "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion")
