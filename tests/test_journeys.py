@@ -7,7 +7,6 @@ row. Floats are compared rounded to 6 decimals, everything else exactly, as sort
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -50,12 +49,7 @@ async def test_small_run_through_the_real_pipeline_equals_the_oracle(small, rece
     statuses = await post_lanes(receiver, small)
     after = datetime.now(UTC)
     assert statuses == [200] * len(small)
-    # Caught up when the offsets stored with the rows cover every delivery (one record each).
-    topic = consumer.settings.topic
-    deadline = asyncio.get_running_loop().time() + 60
-    while sum(consumer.store.offsets(topic).values()) < len(small):
-        assert asyncio.get_running_loop().time() < deadline, consumer.store.offsets(topic)
-        await asyncio.sleep(0.1)
+    await consumer.caught_up(len(small))
     await consumer.stop()
 
     assert_views(consumer.rows, expected(small, received=False))
