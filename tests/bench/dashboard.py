@@ -144,7 +144,8 @@ def measure(snapshot: Path, tree: str | None = None) -> dict[str, Any]:
 
     out: dict[str, Any] = {"file_mb": round(snapshot.stat().st_size / 1e6, 1),
                            "load": round(os.getloadavg()[0], 1)}
-    env = {"PYTHONPATH": tree} if tree else None
+    # PYTHONSAFEPATH: `python -m` would put the current directory (this tree) first.
+    env = {"PYTHONPATH": tree, "PYTHONSAFEPATH": "1"} if tree else None
     cpu = cpu_children()
     with dashboard("--snapshot", str(snapshot), env=env) as url, sync_playwright() as p:
         browser = launch(p)
