@@ -9,7 +9,8 @@ tests/bench/views.py; `--keep PATH` reuses a generated file, read-only if it is 
 writable). For each, the dashboard runs as its own process and headless Chromium (Debian's,
 through Playwright) measures, as wall seconds from the page's request:
 
-- cold: the dashboard process just started (the snapshot already there), a browser with an
+- cold: the dashboard process just started (the snapshot already there), a browser (already
+  running) with an
   empty cache: first paint (the header and the course list drawn, `body[data-painted]`) and
   all drawn (every panel of the overview, its chart included: `body[data-state=ready]`);
 - filter change: a course picked in the form, until every panel is drawn again (the panels
@@ -157,26 +158,41 @@ def measure(snapshot: Path, tree: str | None = None) -> dict[str, Any]:
     # PYTHONSAFEPATH: `python -m` would put the current directory (this tree) first.
     env = {"PYTHONPATH": tree, "PYTHONSAFEPATH": "1"} if tree else None
     cpu = cpu_children()
-    with dashboard("--snapshot", str(snapshot), env=env) as url, sync_playwright() as p:
+    with sync_playwright() as p:
+        # The browser is up before the dashboard starts: the page is asked for the moment
+        # the dashboard is listening, with nothing computed yet.
         browser = launch(p)
         viewport = {"width": 1280, "height": 900}
         first = browser.new_context(viewport=viewport)
         page = first.new_page()
         weighed = Weighed(page)
-        out["cold_paint_s"], out["cold_drawn_s"] = render(page, url)
-        out["page_weight_bytes"] = weighed.bytes
-        out["cold_duckdb_s"] = round(sum(weighed.panels.values()), 3)
-        out["slowest_panels"] = sorted(weighed.panels.items(), key=lambda kv: -kv[1])[:4]
-        weighed.first_done = True
-        picked = changes(page, weighed)
-        out["filter_change_s"] = [c[0] for c in picked]
-        out["filter_change_duckdb_s"] = [c[1] for c in picked]
-        fresh = browser.new_context(viewport=viewport).new_page()
-        out["warm_new_paint_s"], out["warm_new_drawn_s"] = render(fresh, url)
-        again = first.new_page()
-        out["warm_return_paint_s"], out["warm_return_drawn_s"] = render(again, url)
+        with dashboard("--snapshot", str(snapshot), env=env) as url:
+            out |= cold(page, url, weighed)
+            out |= warm(browser, first, page, url, weighed)
         browser.close()
     out["cpu_s"] = round(cpu_children() - cpu, 1)
+    return out
+
+
+def cold(page: Any, url: str, weighed: Weighed) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    out["cold_paint_s"], out["cold_drawn_s"] = render(page, url)
+    out["page_weight_bytes"] = weighed.bytes
+    out["cold_duckdb_s"] = round(sum(weighed.panels.values()), 3)
+    out["slowest_panels"] = sorted(weighed.panels.items(), key=lambda kv: -kv[1])[:4]
+    weighed.first_done = True
+    return out
+
+
+def warm(browser: Any, first: Any, page: Any, url: str, weighed: Weighed) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    picked = changes(page, weighed)
+    out["filter_change_s"] = [c[0] for c in picked]
+    out["filter_change_duckdb_s"] = [c[1] for c in picked]
+    fresh = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    out["warm_new_paint_s"], out["warm_new_drawn_s"] = render(fresh, url)
+    again = first.new_page()
+    out["warm_return_paint_s"], out["warm_return_drawn_s"] = render(again, url)
     return out
 
 
