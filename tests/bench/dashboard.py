@@ -1,18 +1,18 @@
 """Benchmark: the dashboard in a real browser (prints figures, never asserts).
 
     python -m tests.bench.dashboard [--rows 10000000] [--keep PATH] [--learners 40]
-                                    [--baseline-tree DIR]
+                                    [--baseline-tree DIR [--baseline-keep PATH]]
 
 Two snapshots: the demo's (`learnstream demo`'s journey run, straight into DuckDB) and a
 store of `--rows` generated learning events (the views benchmark's generator,
 tests/bench/views.py; `--keep PATH` reuses a generated file, read-only if it is not
 writable). For each, the dashboard runs as its own process and headless Chromium (Debian's,
-through Playwright) measures, as wall seconds from the page's request:
+through Playwright) measures, in seconds from the page's request (the page's own
+performance marks where it has them, else wall time):
 
-- cold: the dashboard process just started (the snapshot already there), a browser (already
-  running) with an
-  empty cache: first paint (the header and the course list drawn, `body[data-painted]`) and
-  all drawn (every panel of the overview, its chart included: `body[data-state=ready]`);
+- cold: the dashboard process just started (the snapshot already there) and asked at once
+  by a running browser with an empty cache: first paint (the header and the course list
+  drawn) and all drawn (every panel of the overview, its chart included);
 - filter change: a course picked in the form, until every panel is drawn again (the panels
   that depend on the course are computed; the others come from the cache);
 - warm: every panel in the dashboard's cache; a new viewer (empty browser cache: plotly.js
