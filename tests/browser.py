@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from consumer.journeys import journeys
+from consumer.journeys import journeys, product_mapping
+from consumer.ops import products
 from consumer.rows import Batch, Decoded, LearningRow, RawRow
 from consumer.snapshot import publish
 from consumer.store import Store
@@ -31,6 +32,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_COURSE = "alpaclass:hostile"
 LEARNERS, SEED = 300, 7  # a journey run with every panel non-empty
+# A run with MyEduzz purchases (two currencies, refunds, unmapped products, buyers who never
+# start, some inside the 7-day withdrawal period) and its product mapping.
+SALES_LEARNERS, SALES_SEED = 120, 9
 
 
 def need_chromium() -> None:
@@ -101,6 +105,18 @@ def build(directory: Path, learners: int = LEARNERS) -> tuple[Path, Path]:
     publish(store, second)
     store.close()
     return first, second
+
+
+def build_sales(directory: Path, learners: int = SALES_LEARNERS) -> Path:
+    """`sales.duckdb`: a journey run with sales and the product mapping a user would load
+    (`learnstream products load`), for the "Sales to learning" tab."""
+    store = Store(directory / "sales-store.duckdb")
+    products.add(store, [(p, c, s) for s, p, c in product_mapping(SALES_SEED)])
+    load(store, journeys(learners, SALES_SEED, sales=True))
+    path = directory / "sales.duckdb"
+    publish(store, path)
+    store.close()
+    return path
 
 
 def replace(source: Path, dest: Path) -> None:
