@@ -185,9 +185,30 @@ def screenshots(out: Path) -> None:
             browser.close()
 
 
+def sales_screenshot(out: Path) -> None:
+    """docs/dashboard-sales.png: the "Sales to learning" tab of a run with purchases."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_sales(Path(tmp))
+        with dashboard("--snapshot", str(path)) as url, sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(url + "?tab=sales")
+            ready(page)
+            page.wait_for_timeout(300)
+            # The funnel, buyers, refunds and time to first activity (revenue is below).
+            page.screenshot(path=str(out / "dashboard-sales.png"), clip={
+                "x": 0, "y": 0, "width": 1200, "height": 2250}, full_page=True)
+            browser.close()
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
     target.mkdir(exist_ok=True)
     screenshots(target)
-    for name in ("dashboard.png", "dashboard-course.png"):
+    sales_screenshot(target)
+    for name in ("dashboard.png", "dashboard-course.png", "dashboard-sales.png"):
         print(f"{target / name}: {(target / name).stat().st_size:,} bytes")

@@ -492,7 +492,7 @@ async def test_sales_filters_pick_courses_products_sellers_and_payment_days(
     buyers = [b for b in rows_of(path, BUYERS) if start <= b[6] < stop]
     assert sorted(r[3] for r in p["buyers_not_started"]["table"]["rows"]) == sorted(
         b[3] for b in buyers) and buyers
-    assert "paid 2024-04-01 to 2024-04-30" in p["purchase_funnel"]["note"]
+    assert "Paid 2024-04-01 to 2024-04-30" in p["purchase_funnel"]["note"]
 
 
 async def test_the_buyers_csv_holds_every_row_of_the_filters(sales_client, sales_snapshot):

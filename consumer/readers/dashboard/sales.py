@@ -94,8 +94,8 @@ def purchase_funnel(q: Query, f: Filters, ctx: Context) -> Json:
         from {rows_of} s left join {q.view("course_names")} n using (course_key)
         where {where}
         group by all order by paid desc, s.school_key, s.product_id, s.course_key""", params)
-    cohort = (f"paid {w.first_day} to {w.last_day}" if _dated(f)
-              else "every purchase (set From/To for a cohort of payments)")
+    cohort = (f"Paid {w.first_day} to {w.last_day}" if _dated(f)
+              else "Every purchase (set From/To for a cohort of payments)")
     note = (f"Paid purchases (invoice x product) reaching each step in order since payment; "
             f"those stuck at a step are still in the 30-day window or dropped. {cohort}; "
             f"{_which(f)}. A product of two courses counts on each; course "
@@ -233,15 +233,25 @@ def revenue_per_completion(q: Query, f: Filters, ctx: Context) -> Json:
     if not rows:
         return {"note": "No paid purchase with an amount here. " + note}
     currencies = sorted({r[0] for r in months})
+    # One chart per currency, each with its own axis: amounts of two currencies never
+    # share a scale (nor a sum).
     data = [{"type": "bar", "name": label(c), "x": [r[1] for r in months if r[0] == c],
-             "y": [r[2] for r in months if r[0] == c], "marker": {"color": COLOURS[i % 6]}}
+             "y": [r[2] for r in months if r[0] == c], "marker": {"color": COLOURS[i % 6]},
+             "xaxis": f"x{i + 1}", "yaxis": f"y{i + 1}"}
             for i, c in enumerate(currencies)]
+    axes = {f"{axis}{i + 1}": value for i, c in enumerate(currencies[1:], 1)
+            for axis, value in (("xaxis", {"type": "category", "automargin": True}),
+                                ("yaxis", {"title": {"text": f"net {label(c)}"},
+                                           "rangemode": "tozero", "automargin": True}))}
     totals = q(f"""select currency, sum(net_revenue), sum(completions)::bigint
                    from {rows_of} s where {where} group by all order by currency""",
                params)[1]
-    return {"figure": figure(data, barmode="group", xaxis={"type": "category"},
-                             yaxis={"title": {"text": "net revenue"}}),
+    return {"figure": figure(data, xaxis={"type": "category"},
+                             yaxis={"title": {"text": f"net {label(currencies[0])}"}},
+                             grid={"rows": len(currencies), "columns": 1,
+                                   "pattern": "independent"},
+                             height=60 + 200 * len(currencies), **axes),
             "numbers": [item for c, net, done in totals
                         for item in ([f"net revenue {c}", str(net)],
-                                     [f"completions ({c} purchases)", done])],
+                                     [f"purchases completed ({c})", done])],
             "table": table(columns, rows), "note": note}

@@ -14,7 +14,8 @@
               "time_to_first_lesson", "revenue_per_completion"],
   };
   const WIDE = new Set(["courses", "lessons", "at_risk", "freshness", "retention",
-                        "purchase_funnel", "buyers_not_started"]);
+                        "purchase_funnel", "buyers_not_started",
+                        "revenue_per_completion"]);
   const FILTERS = ["course", "school", "platform", "from", "to", "window_days", "min_days"];
   const body = document.body;
   const refresh = Math.max(0.2, Number(body.dataset.refresh) || 5) * 1000;
