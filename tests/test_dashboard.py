@@ -26,6 +26,7 @@ import msgspec
 import pytest
 
 from consumer.journeys import journeys
+from consumer.readers.dashboard import common, sales
 from consumer.readers.dashboard.access import CSP, is_loopback
 from consumer.readers.dashboard.app import READER, create_app
 from consumer.readers.dashboard.filters import BadParameter, Filters, parse
@@ -548,3 +549,18 @@ async def test_sales_panels_of_a_snapshot_without_purchases_say_so(client):
     assert p["revenue_per_completion"]["note"].startswith("No paid purchase with an amount")
     assert p["buyers_not_started"]["numbers"][0] == ["purchases not started", 0]
     assert p["buyers_not_started"]["table"]["rows"] == []
+
+
+async def test_the_buyers_table_shows_the_first_rows_and_counts_them_all(
+        sales_client, sales_snapshot, monkeypatch):
+    monkeypatch.setattr(sales, "TABLE_ROWS", 5)
+    monkeypatch.setattr(common, "TABLE_ROWS", 5)
+    panel = (await get_json(sales_client, "/api/panels?names=buyers_not_started"))["panels"][
+        "buyers_not_started"]
+    buyers = rows_of(sales_snapshot, BUYERS + " order by in_withdrawal_period desc, "
+                     "days_since_payment, buyer_key, product_id, invoice_id")
+    assert [r[3] for r in panel["table"]["rows"]] == [b[3] for b in buyers[:5]]
+    assert panel["table"]["total"] == len(buyers) > 5
+    assert dict(panel["numbers"]) == {"purchases not started": len(buyers),
+                                      "buyers": len({b[0] for b in buyers}),
+                                      "within 7 days of payment": sum(1 for b in buyers if b[5])}
