@@ -164,7 +164,8 @@ async def test_each_panel_is_computed_once_per_snapshot_and_filter_set(client, s
 def test_the_shared_grouping_is_read_in_place_of_its_view(snapshots):
     """Source holds learner_active_days in a temporary table of that name: the views built
     on it read the table (their plans no longer scan learning_events for it) and give the
-    rows they give without it; a course's slice of engagement_daily equals the view's."""
+    rows they give without it; a course's slice of engagement_daily equals the view's, and
+    alone does not make the table."""
     views = sorted(SHARED["learner_active_days"])
     with ReadOnly(snapshots[1]) as plain, ReadOnly(snapshots[1]) as db:
         source = Source(db)
@@ -185,6 +186,9 @@ def test_the_shared_grouping_is_read_in_place_of_its_view(snapshots):
         assert source.view("engagement_daily", course) == sliced  # once per course
         assert source(f"select * from {sliced} order by all", {})[1] == plain.query(
             "select * from engagement_daily where course_key = $1 order by all", [course])[1]
+        # A slice alone does not hold the grouping (3 s at 10M): the view reads the events.
+        assert db.query("select count(*) from duckdb_tables() where temporary and "
+                        "table_name = 'learner_active_days'")[1] == [(0,)]
 
 
 async def test_a_panel_comes_as_soon_as_it_is_computed(client):
