@@ -32,6 +32,7 @@ from consumer.readers.dashboard.app import READER, create_app
 from consumer.readers.dashboard.filters import BadParameter, Filters, parse
 from consumer.readers.dashboard.panels import PANELS
 from consumer.readers.dashboard.reader import OVERVIEW, Reader
+from consumer.readers.dashboard.source import SHARED, Source
 from consumer.settings import DashboardSettings
 from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
@@ -160,6 +161,48 @@ async def test_each_panel_is_computed_once_per_snapshot_and_filter_set(client, s
     assert reader.queries - before == 1
 
 
+def test_the_shared_grouping_is_read_in_place_of_its_view(snapshots):
+    """Source holds learner_active_days in a temporary table of that name: the views built
+    on it read the table (their plans no longer scan learning_events for it) and give the
+    rows they give without it; a course's slice of engagement_daily equals the view's, and
+    alone does not make the table."""
+    views = sorted(SHARED["learner_active_days"])
+    with ReadOnly(snapshots[1]) as plain, ReadOnly(snapshots[1]) as db:
+        source = Source(db)
+        course = plain.query("select course_key from course_funnel order by learners desc "
+                             "limit 1")[1][0][0]
+        for name in views:
+            before = plain.query(f"select * from {name} order by all")[1]
+            assert before, name
+            assert source(f"select * from {source.view(name)} order by all", {})[1] == before
+            plan = str(source(f"explain select * from main.{name}", {})[1])
+            assert plan.count("learning_events") < str(
+                plain.query(f"explain select * from {name}")[1]).count("learning_events"), name
+        assert db.query("select count(*) from duckdb_tables() where temporary and "
+                        "table_name = 'learner_active_days'")[1] == [(1,)]
+    with ReadOnly(snapshots[1]) as plain, ReadOnly(snapshots[1]) as db:
+        source = Source(db)
+        sliced = source.view("engagement_daily", course)
+        assert source.view("engagement_daily", course) == sliced  # once per course
+        assert source(f"select * from {sliced} order by all", {})[1] == plain.query(
+            "select * from engagement_daily where course_key = $1 order by all", [course])[1]
+        # A slice alone does not hold the grouping (3 s at 10M): the view reads the events.
+        assert db.query("select count(*) from duckdb_tables() where temporary and "
+                        "table_name = 'learner_active_days'")[1] == [(0,)]
+
+
+async def test_a_panel_comes_as_soon_as_it_is_computed(client):
+    """The warm-up at start claims every overview panel, but each is its own job on the
+    owner thread and is handed out when done: the header (first) comes before the slower
+    panels are computed, not after all of them. The page asks for each panel on its own."""
+    reader: Reader = client.app[READER]
+    body = await get_json(client, "/api/panels?names=header")
+    assert body["panels"]["header"]["numbers"]
+    assert reader.queries < len(OVERVIEW)
+    await get_json(client, "/api/panels?names=retention")
+    assert reader.queries == len(OVERVIEW)  # computed once, by the warm-up
+
+
 async def test_a_new_snapshot_is_read_and_the_old_cache_dropped(client, snapshots):
     served, _, second = snapshots
     first = await get_json(client, "/api/panels?names=header,courses")
@@ -226,7 +269,7 @@ async def test_the_page_and_plotly_come_from_here(client):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     html = await page.text()
     assert "http://" not in html and "https://" not in html
-    src = html.split('src="static/plotly.min.js?v=')[1].split('"')[0]
+    src = html.split('href="static/plotly.min.js?v=')[1].split('"')[0]
     js = await client.get(f"/static/plotly.min.js?v={src}", headers={"Accept-Encoding": "gzip"},
                           auto_decompress=False)
     assert js.headers["Content-Encoding"] == "gzip"

@@ -6,14 +6,10 @@ create or replace view engagement_daily as
 -- (mau) days; those covers never overlap, so a learner counts once on each day their
 -- window includes, and the count per day is a running sum of +1 where a cover starts and
 -- -1 where it ends.
-with active_days as (
-    select course_key, learner_key,
-           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
-           count(*) as events
-    from learning_events
-    where course_key is not null and learner_key is not null
-      and action <> 'inactivity_flagged'
-    group by all
+with active_days as (  -- learner_active_days: the grouping of events it shares
+    select course_key, learner_key, day, events
+    from learner_active_days
+    where course_key is not null
 ),
 covers as (
     select course_key, day, events,

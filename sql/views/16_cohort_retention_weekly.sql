@@ -1,13 +1,10 @@
 create or replace view cohort_retention_weekly as
 -- Weeks start on Monday, in the reporting zone America/Sao_Paulo (fixed here).
--- Each learner's active weeks are taken once, first; cohorts and counts come from those
--- (a few per learner) rather than from every event.
-with weeks as (
-    select learner_key,
-           cast(date_trunc('week', timezone('America/Sao_Paulo', occurred_at)) as date) as week
-    from learning_events
-    where learner_key is not null and action <> 'inactivity_flagged'
-    group by all
+-- Each learner's active weeks are taken once, first (from their active days); cohorts and
+-- counts come from those (a few per learner) rather than from every event.
+with weeks as (  -- from learner_active_days: the grouping of events it shares
+    select distinct learner_key, cast(date_trunc('week', day) as date) as week
+    from learner_active_days
 ),
 cohorts as (
     select learner_key, min(week) as cohort_week from weeks group by all

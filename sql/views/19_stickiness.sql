@@ -5,15 +5,10 @@ create or replace view stickiness as
 with newest as (
     select max(occurred_at) as newest from learning_events
 )
-select e.learner_key,
-       count(distinct cast(timezone('America/Sao_Paulo', e.occurred_at) as date))
-           as active_days_30d
-from learning_events e
+select d.learner_key, count(distinct d.day) as active_days_30d
+from learner_active_days d  -- the grouping of events it shares with engagement and retention
 cross join newest n
-where e.learner_key is not null
-  and e.action <> 'inactivity_flagged'
-  and cast(timezone('America/Sao_Paulo', e.occurred_at) as date)
-      > cast(timezone('America/Sao_Paulo', n.newest) as date) - 30
+where d.day > cast(timezone('America/Sao_Paulo', n.newest) as date) - 30
 group by all;
 
 comment on view stickiness is

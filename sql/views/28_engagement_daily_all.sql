@@ -5,13 +5,10 @@ create or replace view engagement_daily_all as
 -- active day covers the days up to their next active day on any course, at most 7 (wau)
 -- or 30 (mau), so the counts are running sums of +1 where a cover starts and -1 where it
 -- ends. Days in the reporting zone America/Sao_Paulo, as engagement_daily.
-with active_days as (
-    select learner_key,
-           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
-           count(*) as events
-    from learning_events
-    where course_key is not null and learner_key is not null
-      and action <> 'inactivity_flagged'
+with active_days as (  -- from learner_active_days: the grouping of events it shares
+    select learner_key, day, sum(events) as events
+    from learner_active_days
+    where course_key is not null
     group by all
 ),
 covers as (

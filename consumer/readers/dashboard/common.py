@@ -23,9 +23,12 @@ class Query(Protocol):
     def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
         """Run `sql` with named parameters; (columns, rows)."""
 
-    def view(self, name: str) -> str:
+    def view(self, name: str, course: str | None = None) -> str:
         """A name to read view `name` by, computed once per snapshot however many panels
-        and filter sets read it (a course click slices it instead of recomputing it)."""
+        and filter sets read it (a course click slices it instead of recomputing it). With
+        `course`, a name holding at least that course's rows (the whole copy if one was
+        made, else only that course's rows, computed once per course): the reader still
+        filters by course."""
 
     def call(self, macro: str, *args: Any) -> str:
         """The same for table macro `macro(*args)`: its rows for every course, computed once

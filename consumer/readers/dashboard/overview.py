@@ -124,7 +124,7 @@ def engagement(q: Query, f: Filters, ctx: Context) -> Json:
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
         columns, rows = q(f"""select day, dau, wau, mau, events
-                              from {q.view("engagement_daily")}
+                              from {q.view("engagement_daily", f.course)}
                              where course_key = $course and day between $first and $last
                              order by day""", {"course": f.course, **days})
         note = "Distinct active learners of this course."
@@ -150,7 +150,7 @@ def stickiness(q: Query, f: Filters, ctx: Context) -> Json:
     w = window(f, ctx)
     days = {"first": w.first_day, "last": w.last_day}
     if f.course is not None:
-        ratio = q(f"""select day, dau / mau from {q.view("engagement_daily")}
+        ratio = q(f"""select day, dau / mau from {q.view("engagement_daily", f.course)}
                      where course_key = $course and day between $first and $last
                      order by day""", {"course": f.course, **days})[1]
     else:
@@ -176,9 +176,10 @@ def stickiness(q: Query, f: Filters, ctx: Context) -> Json:
 
 def retention(q: Query, f: Filters, ctx: Context) -> Json:
     """cohort_retention_weekly as a heatmap (cohorts are of all courses)."""
-    columns, rows = q("""select cohort_week, week_number, cohort_size, active_learners,
+    columns, rows = q(f"""select cohort_week, week_number, cohort_size, active_learners,
                                 round(retention, 4) as retention
-                         from cohort_retention_weekly order by cohort_week, week_number""", {})
+                         from {q.view("cohort_retention_weekly")}
+                         order by cohort_week, week_number""", {})
     cohorts = sorted({r[0] for r in rows})
     weeks = list(range(max((r[1] for r in rows), default=-1) + 1))
     cell = {(r[0], r[1]): r for r in rows}

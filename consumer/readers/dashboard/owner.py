@@ -95,13 +95,6 @@ class Owner:
         self._used = time.monotonic()
         return opened, out
 
-    def copy_views(self, ident: Identity, views: Sequence[str]) -> None:
-        self.open(ident)
-        assert self._source is not None
-        for name in views:
-            self._source.view(name)
-        self._used = time.monotonic()
-
     def rows(self, sql: str, params: dict[str, Any], ident: Identity) -> Rows:
         self.open(ident)
         assert self.db is not None
