@@ -53,6 +53,8 @@ new as (
     from grouped g
     join commerce_events c on c.rowid = g.latest
 )
+-- The invoices with new events merged into their folded row, then the folded rows without
+-- any: a full join hashed every folded row (0.3 s at 1M invoices), even with no new event.
 select invoice_id,
        greatest(f.latest_order, n.latest_order) as latest_order,
        later(f.school_key, f.latest_order, n.school_key, n.latest_order) as school_key,
@@ -66,9 +68,12 @@ select invoice_id,
            as product_amounts,
        least(f.paid_at, n.paid_at) as paid_at,
        least(f.refund_asked_at, n.refund_asked_at) as refund_asked_at,
-       n.invoice_id is not null as unfolded
-from invoice_state_folded f
-full join new n using (invoice_id);
+       true as unfolded
+from new n
+left join (select * from invoice_state_folded  -- the few with new events, not a hash of all
+           where invoice_id in (select invoice_id from new)) f using (invoice_id)
+union all
+select *, false from invoice_state_folded anti join new using (invoice_id);
 
 comment on macro table invoice_state is
     'invoice_state(since): per MyEduzz invoice, its latest invoice event''s seller, buyer, status and items, first payment and first refund request: the folded state merged with the commerce events stored from stored_seq `since` on (commerce_fold_since() at read time).';

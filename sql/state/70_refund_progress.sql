@@ -68,14 +68,15 @@ select invoice_id, buyer_key, course_key, lesson_key,
        greatest(f.completed_order, n.completed_order) as completed_order,
        true as unfolded
 from new n
-left join refund_progress_folded f using (invoice_id, buyer_key, course_key, lesson_key)
+left join (select * from refund_progress_folded  -- the invoices with new events only
+           where invoice_id in (select invoice_id from new)) f
+  using (invoice_id, buyer_key, course_key, lesson_key)
 union all
 select *, true from recomputed
 union all
-select *, false from refund_progress_folded f
-where invoice_id not in (select invoice_id from asked where moved)
-  and (invoice_id, buyer_key, course_key, lesson_key) not in (
-      select invoice_id, buyer_key, course_key, lesson_key from new);
+select *, false from refund_progress_folded
+anti join (select invoice_id from asked where moved) using (invoice_id)
+anti join new using (invoice_id, buyer_key, course_key, lesson_key);
 
 comment on macro table refund_progress is
     'refund_progress(since): per invoice with a refund asked, its buyer and each lesson they have a completion event on, whether it was completed (latest completed/uncompleted event) before the request: the folded rows merged with the commerce events stored from stored_seq `since` on and the learning events from fold_since() on.';

@@ -3,8 +3,9 @@ create or replace view purchase_courses as
 -- product's mapped courses (product_courses, a row even without activity); for a product
 -- without a mapping, every course its buyer has activity on whose platform is one of the
 -- seller's platforms (those of the seller's mapped courses; every platform when the seller
--- has none). Learning state comes from course_state; the first activity since payment
--- needs the events only for pairs active both before and after the payment.
+-- has none). Learning state comes from course_state, progress when a refund was asked from
+-- refund_progress (both folded); the first activity since payment needs the events only for
+-- pairs active both before and after the payment.
 with paid as materialized (  -- each read more than once: computed once
     select * from purchases where paid_at is not null
 ),
