@@ -23,8 +23,10 @@ MACRO_CALLS = {
     "engagement": "engagement(:newest)",
     "course_funnel_between": "course_funnel_between(:newest - interval 30 day, :newest)",
     "ordered_funnel": "ordered_funnel(14, :newest)",
+    "purchase_funnel_between": "purchase_funnel_between(:newest - interval 30 day, :newest)",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
+    **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
 }
 
 

@@ -68,6 +68,8 @@ def relations(snapshot: Path) -> list[str]:
     calls = sorted({a.relation for a in expected(journeys(*SMALL)) if "(" in a.relation})
     calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
                                              "lesson_catalogue")]
+    calls += [f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")]
+    calls += ["purchase_funnel_between('2024-01-01', '2025-01-01')"]
     assert {c.split("(", 1)[0] for c in calls} == macros, "a table macro is never called"
     # The snapshot's age is measured at query time: the two readers ask at different times.
     views = [f"(select * exclude ({NOW[v]}) from {v})" if v in NOW else v for v in views]
