@@ -27,6 +27,7 @@ MACRO_CALLS = {
         "purchase_funnel_between(:newest - interval 30 day, :newest + interval 1 day)",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
+    **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
 }
 
 

@@ -78,7 +78,7 @@ def write(path: Path, *items: Message | tuple[Message, Decoded]) -> None:
 
 def table(path: Path, name: str) -> list[tuple[object, ...]]:
     # stored_seq numbers rows in the order one store wrote them: not part of what they say.
-    columns = "* exclude (stored_seq)" if name == "learning_events" else "*"
+    columns = "* exclude (stored_seq)" if name in ("learning_events", "commerce_events") else "*"
     return read(path, f"select {columns} from {name} order by all")[1]
 
 

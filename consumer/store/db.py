@@ -16,7 +16,7 @@ from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, s
 from consumer.store.deliveries import deliveries
 from consumer.store.offsets import forget_offsets, save_offsets, stored_positions
 from consumer.store.schema import appenders
-from consumer.store.state import FOLD_AT, fold, positions, refold
+from consumer.store.state import FOLD_AT, SINCE, fold, positions, refold
 
 __all__ = ["Rowtuple", "Store"]
 
@@ -33,7 +33,7 @@ class Store(Connection):
 
     def _opened(self) -> None:
         self._appenders = appenders(self._con)
-        # The next stored_seq to give a learning row; learning rows not folded yet.
+        # The next stored_seq to give a learning or commerce row; those rows not folded yet.
         self._seq, self._pending = positions(self._con)
 
     def _rolled_back(self) -> None:
@@ -42,10 +42,11 @@ class Store(Connection):
         self._seq, self._pending = positions(self._con)
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
-        """Append rows of `table`'s row Struct with its appender; how many. Learning rows
-        get the next stored_seq numbers: pending until the next fold of the current state."""
+        """Append rows of `table`'s row Struct with its appender; how many. Learning and
+        commerce rows get the next stored_seq numbers: pending until the next fold of the
+        current state."""
         if rows:
-            if table == "learning_events":
+            if table in SINCE:
                 tuples = [(*astuple(r), self._seq + i) for i, r in enumerate(rows)]
                 self._seq, self._pending = self._seq + len(rows), self._pending + len(rows)
             else:
@@ -59,7 +60,8 @@ class Store(Connection):
         return set(self._on(stored_bodies, uids))
 
     def fold(self) -> None:
-        """Fold the pending learning rows into the current-state tables, in a transaction."""
+        """Fold the pending learning and commerce rows into the current-state tables, in a
+        transaction."""
         with self._lock:
             if self._pending:
                 with self.transaction():
@@ -67,8 +69,8 @@ class Store(Connection):
                 self._pending = 0
 
     def refold(self) -> None:
-        """Recompute the current-state tables from all of learning_events; call it inside
-        `transaction()`."""
+        """Recompute the current-state tables from all of learning_events and
+        commerce_events; call it inside `transaction()`."""
         with self._lock:
             refold(self._con)
             self._pending = 0

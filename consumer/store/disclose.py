@@ -19,7 +19,7 @@ SECTIONS = (
                              select learner_key from learning_events
                              where event_uid in (select event_uid from _uids))
                          order by course_key"""),
-    ("purchases", f"select * from commerce_events where event_uid in "
+    ("purchases", f"select * exclude (stored_seq) from commerce_events where event_uid in "
                   f"(select event_uid from _uids) or {named('commerce')} order by occurred_at"),
     ("raw_events", "select * from raw_events where event_uid in (select event_uid from _uids) "
                    "order by received_at"),

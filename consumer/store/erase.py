@@ -8,9 +8,9 @@ CPFs found in their bodies are not added: a CPF field can name someone else (a b
 for a participant), and a wrong CPF would erase another person's events.
 
 An event that names them anywhere is removed whole, with every row derived from it. Their
-current state is deleted; anyone else a removed event named, and every lesson those events
-named, is refolded from what is left, so every view answers as if the events had never
-arrived. The caller rewrites the file afterwards (Store.rewrite): deleted values stay in
+current state is deleted; anyone else a removed event named, every lesson and every invoice
+those events named, is refolded from what is left, so every view answers as if the events
+had never arrived. The caller rewrites the file afterwards (Store.rewrite): deleted values stay in
 DuckDB's bytes until then.
 """
 
@@ -24,7 +24,7 @@ from datetime import datetime
 import duckdb
 
 from consumer.sources.personal import CPF, keyed
-from consumer.store.state import EXTRA, STATES
+from consumer.store.state import EXTRA, STATES, State
 
 # The identities a learning row names, as typed strings (personal.py).
 LEARNING_IDS = """[case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key,
@@ -43,7 +43,7 @@ def erase(con: duckdb.DuckDBPyConnection, people: Sequence[Sequence[str]], key: 
                 [now, [keyed(key, ids[0]) for ids in people], json.dumps(removed)])
     for view in ("_who_keys", "_who_ids"):
         con.execute(f"drop view {view}")
-    for table in ("_who", "_uids", "_touched"):
+    for table in ("_who", "_uids", "_touched", "_touched_invoices"):
         con.execute(f"drop table if exists {table}")
     return removed
 
@@ -120,6 +120,14 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
                     select distinct learner_key, course_key, module_key, lesson_key
                     from learning_events
                     where event_uid in (select event_uid from _uids) or {named('learning')}""")
+    # Invoices a removed commerce row named, and those whose refund progress counted a
+    # touched learner's lessons: refolded like the learners.
+    con.execute(f"""create or replace temp table _touched_invoices as
+                    select invoice_id from commerce_events
+                    where invoice_id is not null
+                      and (event_uid in (select event_uid from _uids) or {named('commerce')})
+                    union select invoice_id from refund_progress_folded
+                    where buyer_key in (select learner_key from _touched)""")
     removed = {}
     for table, where in (
             ("dead_letters", f"""{letters} or (kafka_partition, kafka_offset) in (
@@ -137,33 +145,49 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
     return removed
 
 
+# The rows of a state an erasure can change, per scope, as a filter on its folded table and
+# on the table it folds (its key columns are named alike in both).
+SCOPES = {"learners": "learner_key in (select learner_key from _touched)",
+          "lessons": "(course_key, lesson_key) in (select course_key, lesson_key "
+                     "from _touched where course_key is not null)",
+          "invoices": "invoice_id in (select invoice_id from _touched_invoices)"}
+
+
+def _scope(state: State) -> str:
+    """Learner states follow the learners, the catalogue the lessons, invoices the invoices."""
+    if state.folds == "commerce_events":
+        return "invoices"
+    return "lessons" if state.table == "lesson_catalogue_folded" else "learners"
+
+
 def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> None:
     """Their own state goes; anyone else a removed event named is refolded from what is left,
-    and so is the catalogue of every lesson those events named (as `refold` would, but only
-    for them). The state macros read `learning_events` and the folded tables by name, and a
-    temp table shadows a table of that name: shadowed by the touched rows alone and by empty
-    folded tables, the macros fold just those rows (a whole refold takes 9 s at 10M)."""
+    and so is the catalogue of every lesson and the state of every invoice those events named
+    (as `refold` would, but only for them). The state macros read the tables they fold and
+    the folded tables by name, and a temp table shadows a table of that name: shadowed by the
+    touched rows alone and by empty folded tables, the macros fold just those rows (a whole
+    refold takes 9 s at 10M)."""
     (db,) = con.execute("select current_database()").fetchone() or ("",)
-    scopes = {"learners": "learner_key in (select learner_key from _touched)",
-              "lessons": "(course_key, lesson_key) in (select course_key, lesson_key "
-                         "from _touched where course_key is not null)"}
-    for table, _, _ in STATES:
-        scope = scopes["lessons" if table == "lesson_catalogue_folded" else "learners"]
-        removed[table] = _count(con, f"delete from {table} where {scope}")
-    for scope, macros in (("learners", STATES[:3]), ("lessons", STATES[3:])):
-        con.execute(f'create temp table learning_events as select * from "{db}".main.'
-                    f"learning_events where {scopes[scope]}")
-        for table, _, _ in STATES:
-            con.execute(f'create temp table {table} as from "{db}".main.{table} limit 0')
-        for table, macro, _ in macros:  # staged first: course_state reads the other two
-            con.execute(f"create temp table _re_{table} as "
-                        f"select * from {macro}(-9223372036854775808)")
-        for shadow in ("learning_events", *(t for t, _, _ in STATES)):
+    for state in STATES:
+        removed[state.table] = _count(con, f"delete from {state.table} "
+                                           f"where {SCOPES[_scope(state)]}")
+    for scope, where in SCOPES.items():
+        staged = [s for s in STATES if _scope(s) == scope]  # file order: course_state last
+        source = staged[0].folds
+        con.execute(f'create temp table {source} as select * from "{db}".main.{source} '
+                    f"where {where}")
+        for state in STATES:
+            con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
+                        "limit 0")
+        for state in staged:
+            con.execute(f"create temp table _re_{state.table} as "
+                        f"select * from {state.macro}(-9223372036854775808)")
+        for shadow in (source, *(s.table for s in STATES)):
             con.execute(f"drop table temp.main.{shadow}")
-    for table, _, _ in STATES:
-        removed[table] -= _count(con, f"insert into {table} by name select {EXTRA} "
-                                      f"from _re_{table}")
-        con.execute(f"drop table _re_{table}")
+    for state in STATES:
+        removed[state.table] -= _count(con, f"insert into {state.table} by name "
+                                            f"select {EXTRA} from _re_{state.table}")
+        con.execute(f"drop table _re_{state.table}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, args: Sequence[object] = ()) -> int:

@@ -41,7 +41,9 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def appenders(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """An appender per appended table; learning rows also carry their stored_seq."""
+    """An appender per appended table; learning and commerce rows also carry their
+    stored_seq (consumer/store/state.py)."""
     return {table: con.appender(table, columns=[
-                *row.__struct_fields__, *(["stored_seq"] if row is LearningRow else [])])
+                *row.__struct_fields__,
+                *(["stored_seq"] if row in (LearningRow, CommerceRow) else [])])
             for table, row in APPENDED}

@@ -1,9 +1,10 @@
-"""Folding new learning events into the current-state tables (sql/state/).
+"""Folding new learning and commerce rows into the current-state tables (sql/state/).
 
 Grouping every event by learner and lesson takes over a second at 10M events, and folding
 each batch into the state tables would rescan them per batch. So the store numbers the
-learning rows it writes (`stored_seq`); the rows from `fold_since()` on are pending, the
-state macros merge them in at read time, and a fold writes the merged rows back and moves
+learning and commerce rows it writes (`stored_seq`, one sequence); the rows from
+`fold_since()` (learning) and `commerce_fold_since()` (commerce) on are pending, the state
+macros merge them in at read time, and a fold writes the merged rows back and moves
 `fold_mark` past them: every `FOLD_AT` rows and at close. Views read the same answer either
 way. A pending row costs the writer nothing but its number (a copy of each row into a
 pending table cost 27% of the store's write rate, measured).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -25,17 +26,31 @@ log = logging.getLogger(__name__)
 FOLD_AT = 100_000  # pending rows that trigger a fold: 0.6-0.7 s per fold at 10M events
 
 GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
+FOLDS = re.compile(r"^-- folds: (\w+)$", re.MULTILINE)
+# The tables whose rows are numbered and folded, and where each one's pending rows start.
+SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
+EVERYTHING = -2**63  # a `since` before every row: refold from scratch
 
 
-def states() -> list[tuple[str, str, tuple[str, ...]]]:
-    """(folded table, macro merging new events into it, key columns) of every state: each
-    file of sql/state/ that declares a grain holds one state, `<name>_folded` and `<name>`."""
+class State(NamedTuple):
+    """One file of sql/state/ that declares a grain: `<name>_folded` and `<name>`."""
+
+    table: str  # the folded table
+    macro: str  # merges the pending rows into it: `<macro>(since)`
+    key: tuple[str, ...]  # its grain
+    folds: str  # the table whose rows it folds (`-- folds:`, learning_events by default)
+
+
+def states() -> list[State]:
+    """Every state, in file order."""
     found = []
     for path, text in schema_files():
         if path.startswith("state/") and (grain := GRAIN.search(text)):
             name = path.split("/")[1][3:-4]
-            found.append((f"{name}_folded", name,
-                          tuple(c.strip() for c in grain.group(1).split(","))))
+            folds = FOLDS.search(text)
+            found.append(State(f"{name}_folded", name,
+                               tuple(c.strip() for c in grain.group(1).split(",")),
+                               folds.group(1) if folds else "learning_events"))
     return found
 
 
@@ -45,43 +60,53 @@ STATES = states()
 EXTRA = "columns(lambda c: c not in ('unfolded', 'completion_change'))"  # macro-only columns
 
 
-def fold(con: duckdb.DuckDBPyConnection, since: int | None = None) -> None:
-    """Merge the learning rows stored from `since` on (by default: those not folded yet)
-    into the state tables and move fold_mark past them. Run it inside the caller's
-    transaction: a failure leaves both as they were."""
+def fold(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
+    """Merge the rows not folded yet (or, `everything`, all rows) into the state tables and
+    move fold_mark past them. Run it inside the caller's transaction: a failure leaves both
+    as they were."""
     started = time.perf_counter()
-    if since is None:
-        (since,) = _one(con, "select fold_since()")
-    rows, last = _one(con, "select count(*), max(stored_seq) from learning_events "
-                           "where stored_seq >= $1", [since])
-    for table, macro, _ in STATES:
-        con.execute(f"create or replace temp table _fold_{table} as "
-                    f"select * from {macro}($1) where unfolded", [since])
-    for table, _, key in STATES:
+    since = {table: EVERYTHING if everything else _one(con, f"select {expr}")[0]
+             for table, expr in SINCE.items()}
+    counted = {table: _one(con, f"select count(*), max(stored_seq) from {table} "
+                                "where stored_seq >= $1", [since[table]])
+               for table in SINCE}
+    for state in STATES:
+        con.execute(f"create or replace temp table _fold_{state.table} as "
+                    f"select * from {state.macro}($1) where unfolded", [since[state.folds]])
+    for state in STATES:
         # `is not distinct from`: a lesson's course_key may be null, and null is a key too.
-        match = " and ".join(f"f.{k} is not distinct from n.{k}" for k in key)
-        con.execute(f"delete from {table} f using _fold_{table} n where {match}")
-        con.execute(f"insert into {table} by name select {EXTRA} from _fold_{table}")
-        con.execute(f"drop table _fold_{table}")
+        match = " and ".join(f"f.{k} is not distinct from n.{k}" for k in state.key)
+        con.execute(f"delete from {state.table} f using _fold_{state.table} n where {match}")
+        con.execute(f"insert into {state.table} by name select {EXTRA} "
+                    f"from _fold_{state.table}")
+        con.execute(f"drop table _fold_{state.table}")
+    # One sequence numbers both tables: both marks move past the last row folded of either,
+    # never back (the first fold of a store made before invoice_state folds its commerce
+    # rows, numbered 0, and leaves the learning mark where it was).
+    last = max((m for _, m in counted.values() if m is not None), default=None)
     if last is not None:
-        con.execute("insert or replace into fold_mark (next_seq) values ($1)", [last + 1])
-    log.info("folded %d learning rows into the current state in %.2f s", rows,
-             time.perf_counter() - started)
+        con.execute("insert or replace into fold_mark (next_seq, commerce_next_seq) values "
+                    "(greatest($1, fold_since()), greatest($1, fold_since()))", [last + 1])
+    log.info("folded %d learning and %d commerce rows into the current state in %.2f s",
+             *(counted[t][0] for t in SINCE), time.perf_counter() - started)
 
 
 def refold(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the folded state from every row of learning_events (after they were
+    """Recompute the folded state from every learning and commerce row (after they were
     rewritten, or loaded without the Store)."""
-    for table, _, _ in STATES:
-        con.execute(f"delete from {table}")
-    fold(con, since=-2**63)
+    for state in STATES:
+        con.execute(f"delete from {state.table}")
+    fold(con, everything=True)
 
 
 def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(the next stored_seq to give, rows not folded yet)."""
-    last, pending = _one(con, "select (select coalesce(max(stored_seq), -1) from "
-                              "learning_events), (select count(*) from learning_events "
-                              "where stored_seq >= fold_since())")
+    last, pending = _one(con, f"""select greatest(
+        (select coalesce(max(stored_seq), -1) from learning_events),
+        (select coalesce(max(stored_seq), -1) from commerce_events)),
+        (select count(*) from learning_events where stored_seq >= {SINCE["learning_events"]})
+        + (select count(*) from commerce_events where stored_seq >= {SINCE["commerce_events"]})
+        """)
     return int(last) + 1, int(pending)
 
 

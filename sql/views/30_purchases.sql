@@ -1,27 +1,14 @@
 create or replace view purchases as
 -- One row per invoice and product it names: the MyEduzz invoice's current status by the
 -- current-state rule (its latest invoice_* event by event_order: paid then refunded is
--- refunded, whatever the arrival order) and the seller, buyer and items of that event. Charge
--- attempts (camelCase statuses of contract charges) and commissions are not invoice events.
-with invoices as (  -- the latest event found by its rowid: arg_max of one bigint is cheap
-    select invoice_id,
-           arg_max(rowid, event_order(occurred_at, kafka_partition, kafka_offset)) as latest,
-           min(occurred_at) filter (where status = 'paid') as paid_at,
-           min(occurred_at) filter (where status in ('waiting_refund', 'refunded'))
-               as refund_asked_at
-    from commerce_events
-    where platform = 'myeduzz' and event_type like 'myeduzz.invoice_%'
-      and invoice_id is not null
-    group by invoice_id
-),
-lines as (
-    select i.invoice_id, c.school_key, c.buyer_key, c.status, i.paid_at, i.refund_asked_at,
-           c.occurred_at as status_at, c.currency, c.amount as invoice_amount,
-           len(c.product_ids) as products,
-           unnest(c.product_ids) as product_id,
-           unnest(coalesce(c.product_amounts, [])) as item_amount
-    from invoices i
-    join commerce_events c on c.rowid = i.latest
+-- refunded, whatever the arrival order) and the seller, buyer and items of that event, from
+-- invoice_state (the folded state with the invoice events not folded yet merged in).
+with lines as (
+    select invoice_id, school_key, buyer_key, status, paid_at, refund_asked_at, status_at,
+           currency, amount as invoice_amount, len(product_ids) as products,
+           unnest(product_ids) as product_id,
+           unnest(coalesce(product_amounts, [])) as item_amount
+    from invoice_state(commerce_fold_since())
 ),
 mapped as (select distinct school_key, product_id from product_courses)
 select l.school_key, l.invoice_id, l.product_id, l.buyer_key, l.status, l.paid_at,

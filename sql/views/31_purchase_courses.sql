@@ -3,8 +3,9 @@ create or replace view purchase_courses as
 -- product's mapped courses (product_courses, a row even without activity); for a product
 -- without a mapping, every course its buyer has activity on whose platform is one of the
 -- seller's platforms (those of the seller's mapped courses; every platform when the seller
--- has none). Learning state comes from course_state; the first activity since payment
--- needs the events only for pairs active both before and after the payment.
+-- has none). Learning state comes from course_state, progress when a refund was asked from
+-- refund_progress (both folded); the first activity since payment needs the events only for
+-- pairs active both before and after the payment.
 with paid as materialized (  -- each read more than once: computed once
     select * from purchases where paid_at is not null
 ),
@@ -53,22 +54,13 @@ straddling as (  -- active before and after the payment: the first event since i
      and e.occurred_at >= j.paid_at
     group by all
 ),
-asked as (  -- lessons completed before the refund was asked: the state as of that moment
-    select invoice_id, product_id, course_key, count(*) filter (where done_then) as lessons
-    from (select j.invoice_id, j.product_id, j.course_key, e.lesson_key,
-                 arg_max(e.action = 'lesson_completed',
-                         event_order(e.occurred_at, e.kafka_partition, e.kafka_offset))
-                     as done_then
-          from (select * from joined where refund_asked_at is not null) j
-          join (select * from learning_events
-                where lesson_key is not null
-                  and action in ('lesson_completed', 'lesson_uncompleted')
-                  and hash(learner_key, course_key) in (  -- as in straddling
-                      select hash(buyer_key, course_key) from joined
-                      where refund_asked_at is not null)) e
-            on e.learner_key = j.buyer_key and e.course_key = j.course_key
-           and e.occurred_at < j.refund_asked_at
-          group by all)
+asked as (  -- lessons completed before the refund was asked: folded in refund_progress
+    select j.invoice_id, j.product_id, j.course_key, count(*) as lessons
+    from joined j
+    join refund_progress(commerce_fold_since()) r
+      on r.invoice_id = j.invoice_id and r.buyer_key = j.buyer_key
+     and r.course_key = j.course_key
+    where j.refund_asked_at is not null and r.completed
     group by all
 ),
 known as (

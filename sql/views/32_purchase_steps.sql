@@ -6,15 +6,19 @@ create or replace view purchase_steps as
 with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
+),
+groups as (  -- grouped before the join: by three keys, not every purchase column
+    select invoice_id, product_id, case when mapped then course_key end as course_key,
+           max(step) as step
+    from purchase_courses
+    group by all
 )
-select p.school_key, p.product_id, case when p.mapped then c.course_key end as course_key,
-       p.mapped, p.invoice_id, p.paid_at,
+select p.school_key, p.product_id, g.course_key, p.mapped, p.invoice_id, p.paid_at,
        p.paid_at + interval 30 day > (select as_of from newest) as in_window,
-       max(coalesce(c.step, 1)) as step
+       coalesce(g.step, 1) as step
 from purchases p
-left join purchase_courses c using (invoice_id, product_id)
-where p.paid_at is not null
-group by all;
+left join groups g using (invoice_id, product_id)
+where p.paid_at is not null;
 
 comment on view purchase_steps is
     'Helper of purchase_funnel: one row per paid purchase and funnel group (a mapped course, or the fallback), with the furthest step reached in order.';

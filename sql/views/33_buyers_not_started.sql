@@ -9,7 +9,7 @@ with newest as (
                     (select max(occurred_at) from commerce_events)) as as_of
 )
 select p.school_key, p.invoice_id, p.product_id, p.buyer_key, p.mapped, p.paid_at,
-       floor(epoch(n.as_of - p.paid_at) / 86400)::integer as days_since_payment,
+       floor((epoch_us(n.as_of) - epoch_us(p.paid_at)) / 86400e6)::integer as days_since_payment,
        n.as_of < p.paid_at + interval 7 day as in_withdrawal_period
 from purchases p
 cross join newest n

@@ -3,33 +3,44 @@ create or replace view refunds_by_progress as
 -- known lessons the buyer had completed when the refund was asked (current-state rule over
 -- the events before the first waiting_refund/refunded event), or has completed now when no
 -- refund was asked; the best of the purchase's courses. Refunds are those refunded now.
-with measured as (
-    select p.school_key, p.product_id, p.mapped, p.invoice_id, p.status, p.paid_at,
-           p.refunded_at, c.lessons_known as known,
-           case when p.refund_asked_at is not null then c.lessons_completed_when_asked
-                else c.lessons_completed end as done
-    from purchases p
-    left join purchase_courses c using (invoice_id, product_id)
-    where p.paid_at is not null
-),
-per_purchase as (  -- bounds in whole numbers: no float lands on the wrong side of 25%
-    select school_key, product_id, mapped, invoice_id, status, paid_at, refunded_at,
-           max(case when coalesce(done, 0) = 0 then 0
+with buckets as (  -- per purchase, grouped before the join: its best course now and when asked
+    -- bounds in whole numbers: no float lands on the wrong side of 25%
+    select invoice_id, product_id,
+           max(case when done = 0 then 0
                     when 4 * done < known then 1
                     when 2 * done < known then 2
                     when 4 * done < 3 * known then 3
                     when done < known then 4
-                    else 5 end) as bucket
-    from measured
+                    else 5 end) as bucket_now,
+           max(case when done_asked = 0 then 0
+                    when 4 * done_asked < known then 1
+                    when 2 * done_asked < known then 2
+                    when 4 * done_asked < 3 * known then 3
+                    when done_asked < known then 4
+                    else 5 end) as bucket_asked
+    from (select invoice_id, product_id, lessons_known as known, lessons_completed as done,
+                 lessons_completed_when_asked as done_asked
+          from purchase_courses)
     group by all
+),
+per_purchase as (
+    select p.school_key, p.product_id, p.mapped, p.invoice_id, p.status, p.paid_at,
+           p.refunded_at,
+           coalesce(case when p.refund_asked_at is not null then b.bucket_asked
+                         else b.bucket_now end, 0) as bucket
+    from purchases p
+    left join buckets b using (invoice_id, product_id)
+    where p.paid_at is not null
 )
 select school_key, product_id, mapped, bucket as bucket_order,
        ['none', '<25%', '25-49%', '50-74%', '75-99%', 'all'][bucket + 1] as progress_bucket,
        count(*) as purchases,
        count(*) filter (where status = 'refunded') as refunds,
        count(*) filter (where status = 'refunded') / count(*) as refund_rate,
-       quantile_cont(epoch(refunded_at - paid_at) / 86400, 0.5) as median_days_to_refund,
-       quantile_cont(epoch(refunded_at - paid_at) / 86400, 0.9) as p90_days_to_refund
+       quantile_cont((epoch_us(refunded_at) - epoch_us(paid_at)) / 86400e6, 0.5)
+           as median_days_to_refund,
+       quantile_cont((epoch_us(refunded_at) - epoch_us(paid_at)) / 86400e6, 0.9)
+           as p90_days_to_refund
 from per_purchase
 group by all;
 

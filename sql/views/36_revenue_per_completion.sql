@@ -4,15 +4,19 @@ create or replace view revenue_per_completion as
 -- counts against its payment's month), over how many of those purchases reached a course
 -- completion (purchase_courses.step 5). DECIMAL throughout: the division is done in whole
 -- cents, rounded half up, since DuckDB divides decimals as doubles.
-with per_purchase as (
+with completed as (  -- grouped before the join: by two keys, not every purchase column
+    select invoice_id, product_id, max(step) = 5 as completed
+    from purchase_courses
+    group by all
+),
+per_purchase as (
     select p.school_key, p.product_id, p.currency, p.invoice_id, p.amount,
            p.status = 'refunded' as refunded,
            date_trunc('month', timezone('America/Sao_Paulo', p.paid_at))::date as month,
-           coalesce(max(c.step), 1) = 5 as completed
+           coalesce(c.completed, false) as completed
     from purchases p
-    left join purchase_courses c using (invoice_id, product_id)
+    left join completed c using (invoice_id, product_id)
     where p.paid_at is not null and p.amount is not null
-    group by all
 ),
 per_month as (
     select school_key, product_id, currency, month,

@@ -14,9 +14,10 @@ letters, delivery batches, and MyEduzz invoices (rows / 10 by default: 1M beside
 learning events) with their products mapped to courses (see INVOICES).
 The current-state tables are then built from all events (`refold`, timed). Each view is
 materialised (`create temp table ... as select *`), best of `--runs`, twice: with every event
-folded (what a snapshot holds) and with FOLD_AT more events pending (the most a live store
-holds between folds: the views merge them in at read time); then those are folded (timed, the
-consumer's cost per FOLD_AT events) and rolled back, so a kept file is left as it was.
+folded (what a snapshot holds) and with FOLD_AT more learning events and FOLD_AT / 10
+commerce events pending (the most a live store holds between folds: the views merge them in
+at read time); then those are folded (timed, the consumer's cost per FOLD_AT events) and
+rolled back, so a kept file is left as it was.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ MACROS = {  # sensible parameters, relative to the newest event
                                "getvariable('newest'))",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
+    **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
 }
 # FOLD_AT events sampled from the others (new event_uids and offsets, half of them a week
 # later): the most a live store holds between folds.
@@ -56,6 +58,16 @@ select * replace ('pending:' || event_uid as event_uid,
                   100000000 + row_number() over () as kafka_offset,
                   fold_since() + row_number() over () as stored_seq)
 from learning_events using sample {n} rows (reservoir, 42)
+"""
+# And FOLD_AT / 10 commerce events sampled alike (numbered after those): some open a refund
+# request, so refund_progress recomputes those invoices from their buyer's events.
+COMMERCE_PENDING = """
+insert into commerce_events
+select * replace ('pending:' || event_uid as event_uid,
+                  occurred_at + interval 7 day * (hash(kafka_offset, 3) % 2) as occurred_at,
+                  200000000 + row_number() over () as kafka_offset,
+                  commerce_fold_since() + {after} + row_number() over () as stored_seq)
+from commerce_events using sample {n} rows (reservoir, 42)
 """
 ACTIONS = [  # (action, cumulative share of events)
     ("lesson_seen", .38), ("lesson_completed", .68), ("lesson_uncompleted", .70),
@@ -289,6 +301,7 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
         folded = timed(con, names, runs)
         con.execute("begin")
         con.execute(PENDING.format(n=FOLD_AT))
+        con.execute(COMMERCE_PENDING.format(n=FOLD_AT // 10, after=FOLD_AT))
         with_pending = timed(con, names, runs)
         started = time.perf_counter()
         fold(con)
