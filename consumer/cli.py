@@ -149,7 +149,7 @@ async def _consume(settings: ConsumerSettings) -> None:
         db = await asyncio.to_thread(Store, settings.db_path, settings.memory_limit)
     except (OSError, StoreError, InUse) as exc:  # not a dir, not writable, locked by another
         raise SystemExit(f"learnstream consume: cannot open {settings.db_path} (--data-dir / "
-                         f"LEARNSTREAM_DATA_DIR): {exc}") from None
+                         f"LEARNSTREAM_DATA_DIR): {explain(exc, settings.data_dir)}") from None
     worker = Worker(settings, db)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,12 +1,16 @@
-"""The Kafka message the receiver writes: raw body as value, learner identity as key.
+"""The Kafka message the receiver writes: raw body as value, a digest of the learner
+identity as key.
 
 The contract (README, Receiver endpoints) is what the consumer reads: value = the body
 exactly as received; headers `source`, `received_at` and the platform's delivery headers;
-key = the learner identity (ingest.learner), else the source.
+key = the digest of the learner identity (ingest.learner), else the source. A digest, not
+the e-mail: keys are what operators see in Kafka tools (README "Personal data (LGPD)"),
+and one learner's events still share a key, so they stay ordered in one partition.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -121,8 +125,13 @@ def _key(source: str, envelope: _Envelope) -> bytes:
         found = learner_key(platform, email(person.email),
                             None if person.id is None else _id(person.id))
         if found is not None:
-            return found.encode()
+            return learner_digest(found)
     return source.encode()
+
+
+def learner_digest(identity: str) -> bytes:
+    """The Kafka key of a learner identity: 32 hex digits of its BLAKE2b digest."""
+    return hashlib.blake2b(identity.encode(), digest_size=16).hexdigest().encode()
 
 
 def _require_object(body: bytes) -> dict[str, object]:

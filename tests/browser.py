@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from consumer.journeys import journeys
+from consumer.journeys import journeys, product_mapping
+from consumer.ops import products
 from consumer.rows import Batch, Decoded, LearningRow, RawRow
 from consumer.snapshot import publish
 from consumer.store import Store
@@ -31,6 +32,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_COURSE = "alpaclass:hostile"
 LEARNERS, SEED = 300, 7  # a journey run with every panel non-empty
+# A run with MyEduzz purchases (two currencies, refunds, unmapped products, buyers who never
+# start, some inside the 7-day withdrawal period) and its product mapping.
+SALES_LEARNERS, SALES_SEED = 120, 9
 
 
 def need_chromium() -> None:
@@ -103,6 +107,18 @@ def build(directory: Path, learners: int = LEARNERS) -> tuple[Path, Path]:
     return first, second
 
 
+def build_sales(directory: Path, learners: int = SALES_LEARNERS) -> Path:
+    """`sales.duckdb`: a journey run with sales and the product mapping a user would load
+    (`learnstream products load`), for the "Sales to learning" tab."""
+    store = Store(directory / "sales-store.duckdb")
+    products.add(store, [(p, c, s) for s, p, c in product_mapping(SALES_SEED)])
+    load(store, journeys(learners, SALES_SEED, sales=True))
+    path = directory / "sales.duckdb"
+    publish(store, path)
+    store.close()
+    return path
+
+
 def replace(source: Path, dest: Path) -> None:
     """Put a copy of `source` at `dest` as the consumer does: a new file renamed over it."""
     tmp = dest.with_name(dest.name + ".tmp")
@@ -169,9 +185,30 @@ def screenshots(out: Path) -> None:
             browser.close()
 
 
+def sales_screenshot(out: Path) -> None:
+    """docs/dashboard-sales.png: the "Sales to learning" tab of a run with purchases."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_sales(Path(tmp))
+        with dashboard("--snapshot", str(path)) as url, sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(url + "?tab=sales")
+            ready(page)
+            page.wait_for_timeout(300)
+            # The funnel, buyers, refunds and time to first activity (revenue is below).
+            page.screenshot(path=str(out / "dashboard-sales.png"), clip={
+                "x": 0, "y": 0, "width": 1200, "height": 2250}, full_page=True)
+            browser.close()
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
     target.mkdir(exist_ok=True)
     screenshots(target)
-    for name in ("dashboard.png", "dashboard-course.png"):
+    sales_screenshot(target)
+    for name in ("dashboard.png", "dashboard-course.png", "dashboard-sales.png"):
         print(f"{target / name}: {(target / name).stat().st_size:,} bytes")

@@ -170,6 +170,15 @@ class RunningConsumer:
                 raise AssertionError(f"only {self.worker.stored} of {count} events stored")
             await asyncio.sleep(0.05)
 
+    async def caught_up(self, messages: int, timeout: float = 60.0) -> None:
+        """Until the offsets stored with the rows cover `messages` records (one per delivery):
+        counting messages read would be fooled by a rebalance that rewinds a partition."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        topic = self.settings.topic
+        while sum(self.store.offsets(topic).values()) < messages:
+            assert asyncio.get_running_loop().time() < deadline, self.store.offsets(topic)
+            await asyncio.sleep(0.05)
+
     async def stop(self) -> None:
         self.worker.stop()
         if self.task is not None:

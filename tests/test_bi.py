@@ -23,6 +23,8 @@ MACRO_CALLS = {
     "engagement": "engagement(:newest)",
     "course_funnel_between": "course_funnel_between(:newest - interval 30 day, :newest)",
     "ordered_funnel": "ordered_funnel(14, :newest)",
+    "purchase_funnel_between":
+        "purchase_funnel_between(:newest - interval 30 day, :newest + interval 1 day)",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
 }
@@ -32,7 +34,7 @@ MACRO_CALLS = {
 def snapshots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     directory = tmp_path_factory.mktemp("bi")
     store = Store(directory / "learnstream.duckdb")
-    load(store, journeys(80, 5))
+    load(store, journeys(80, 5, sales=True))
     publish(store, directory / "first.duckdb")
     add_course(store, "alpaclass:next", "Next course", 4, newest(store) + timedelta(hours=1))
     publish(store, directory / "second.duckdb")

@@ -119,8 +119,10 @@ def test_ports_and_healthchecks_match_the_settings_and_the_routes():
     assert SERVICES["ingest"]["ports"] == [f"{ingest.port}:{ingest.port}"]
     assert SERVICES["consumer"]["ports"] == [f"{consumer.metrics_port}:{consumer.metrics_port}"]
     assert healthcheck_url(SERVICES["ingest"]) == f"http://127.0.0.1:{ingest.port}/readyz"
+    # Ready, not only alive: consuming with the broker answering, so the receiver (which
+    # depends on it) starts only once what it acknowledges can be stored.
     assert healthcheck_url(SERVICES["consumer"]) == (
-        f"http://127.0.0.1:{consumer.metrics_port}/healthz")
+        f"http://127.0.0.1:{consumer.metrics_port}/readyz")
     routes = {r.resource.canonical for r in create_app(ingest).router.routes()
               if r.resource is not None}
     assert {"/readyz", "/healthz", "/metrics"} <= routes

@@ -13,15 +13,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp.test_utils as aiotest
 import msgspec
 import pytest
 
 from consumer.journeys import journeys
+from consumer.readers.dashboard import common, sales
 from consumer.readers.dashboard.access import CSP, is_loopback
 from consumer.readers.dashboard.app import READER, create_app
 from consumer.readers.dashboard.filters import BadParameter, Filters, parse
@@ -30,10 +35,15 @@ from consumer.readers.dashboard.reader import OVERVIEW, Reader
 from consumer.settings import DashboardSettings
 from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
-from tests.browser import add_course, dashboard, newest, replace
+from tests.browser import add_course, build_sales, dashboard, newest, replace
 from tests.support.simulated import load
 
 ALL = ",".join(PANELS)
+SALES = ["purchase_funnel", "buyers_not_started", "refunds_by_progress",
+         "time_to_first_lesson", "revenue_per_completion"]
+SALES_URL = f"/api/panels?names={','.join(SALES)}"
+ZONE = ZoneInfo("America/Sao_Paulo")
+SELLER = "myeduzz:654321"  # the simulator's second seller (Toolzz courses, BRL and USD)
 
 
 @pytest.fixture(scope="module")
@@ -307,3 +317,250 @@ def test_ci_installs_debian_chromium_then_runs_the_test_command():
     install = ci.index("apt-get install -y --no-install-recommends chromium chromium-driver")
     assert update < install < ci.index("python -m pytest")
     assert "playwright install" not in ci.replace("`playwright install`", "")
+
+
+# --- Sales to learning ---
+
+
+@pytest.fixture(scope="module")
+def sales_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sales(tmp_path_factory.mktemp("sales"))
+
+
+@pytest.fixture
+async def sales_client(sales_snapshot) -> AsyncIterator[aiotest.TestClient]:
+    app = create_app(DashboardSettings(snapshot=str(sales_snapshot)))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as c:
+        yield c
+
+
+def rows_of(path: Path, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    with ReadOnly(path) as db:
+        return db.query(sql, params)[1]
+
+
+def funnel_groups(funnel: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[Any]]:
+    """purchase_funnel's rows (school, product, course, mapped, step_number, reached,
+    in_window, dropped) as one row per group: [mapped, reached per step, in_window, dropped]."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for school, product, course, mapped, n, reached, in_window, dropped in funnel:
+        g = groups.setdefault((school, product, course), [mapped, [0] * 5, 0, 0])
+        g[1][n - 1] = reached
+        g[2] += in_window
+        g[3] += dropped
+    return groups
+
+
+def step_sums(funnel: list[tuple[Any, ...]]) -> list[tuple[int, int, int]]:
+    """(reached, in_window, dropped) per step, summed over the rows."""
+    return [tuple(sum(r[i] for r in funnel if r[4] == n) for i in (5, 6, 7))  # type: ignore
+            for n in range(1, 6)]
+
+
+FUNNEL = ("select school_key, product_id, course_key, mapped, step_number, reached, in_window, "
+          "dropped from {}")
+BUYERS = ("select buyer_key, school_key, product_id, invoice_id, days_since_payment, "
+          "in_withdrawal_period, paid_at from buyers_not_started")
+
+
+def shown_funnel(panel: dict) -> tuple[dict, list[tuple[int, int, int]]]:
+    """(the table as funnel_groups, the chart's (reached, in window, dropped) per step)."""
+    table = {(r[0], r[1], r[2]): [r[4], r[5:10], r[10], r[11]] for r in panel["table"]["rows"]}
+    bars = {t["name"]: t["y"] for t in panel["figure"]["data"]}
+    assert [t["x"] for t in panel["figure"]["data"]] == [
+        ["paid", "started", "completed_lesson", "half_course", "completed_course"]] * 3
+    return table, list(zip(bars["reached"], bars["still in window"], bars["dropped"],
+                           strict=True))
+
+
+async def test_sales_panels_equal_the_views(sales_client, sales_snapshot):
+    path = sales_snapshot
+    p = (await get_json(sales_client, SALES_URL))["panels"]
+    assert all("error" not in p[n] for n in SALES), p
+
+    funnel = rows_of(path, FUNNEL.format("purchase_funnel"))
+    table, chart = shown_funnel(p["purchase_funnel"])
+    assert table == funnel_groups(funnel)
+    assert any(course is None for _, _, course in table)  # products without a mapping too
+    sums = step_sums(funnel)
+    assert chart == sums and sums[0][0] > sums[4][0] > 0
+    assert [v for _, v in p["purchase_funnel"]["numbers"]] == [s[0] for s in sums]
+    names = dict(rows_of(path, "select course_key, course_name from course_names"))
+    assert all(r[3] == names.get(r[2]) for r in p["purchase_funnel"]["table"]["rows"])
+
+    buyers = rows_of(path, BUYERS)
+    panel = p["buyers_not_started"]
+    got = [(r[0], r[1], r[2], r[3], r[5], r[6]) for r in panel["table"]["rows"]]
+    assert sorted(got) == sorted((b, s, pr, i, d, "yes" if w else "no")
+                                 for b, s, pr, i, d, w, _ in buyers)
+    within = sum(1 for b in buyers if b[5])
+    assert 0 < within < len(buyers)
+    assert [r[5] for r in got] == ["yes"] * within + ["no"] * (len(buyers) - within)
+    assert panel["numbers"] == [["purchases not started", len(buyers)],
+                                ["buyers", len({b[0] for b in buyers})],
+                                ["within 7 days of payment", within]]
+    assert panel["csv"] == "buyers-not-started.csv"
+
+    refunds = rows_of(path, "select school_key, product_id, mapped, bucket_order, "
+                            "progress_bucket, purchases, refunds from refunds_by_progress")
+    panel = p["refunds_by_progress"]
+    assert sorted(tuple(r[:6]) for r in panel["table"]["rows"]) == sorted(
+        (s, pr, m, b, n, r) for s, pr, m, _, b, n, r in refunds)
+    per_bucket: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for *_, order, bucket, purchases, refunded in refunds:
+        per_bucket[(order, bucket)][0] += purchases
+        per_bucket[(order, bucket)][1] += refunded
+    bars = {t["name"]: t for t in panel["figure"]["data"]}
+    buckets = sorted(per_bucket)
+    assert bars["purchases"]["x"] == [b for _, b in buckets]
+    assert bars["purchases"]["y"] == [per_bucket[b][0] for b in buckets]
+    assert bars["refunded"]["y"] == [per_bucket[b][1] for b in buckets]
+    assert sum(bars["refunded"]["y"]) > 0
+    assert dict(panel["numbers"])["refund rate none"] == \
+        f"{per_bucket[(0, 'none')][1] / per_bucket[(0, 'none')][0]:.1%}"
+
+    first = rows_of(path, "select school_key, product_id, purchases, started, "
+                          "round(median_days, 1), round(p90_days, 1) from time_to_first_lesson")
+    assert sorted((r[0], r[1], r[3], r[4], r[5], r[6])
+                  for r in p["time_to_first_lesson"]["table"]["rows"]) == sorted(first)
+
+    revenue = rows_of(path, "select school_key, product_id, currency, strftime(month, '%Y-%m'), "
+                            "net_revenue, completions, revenue_per_completion "
+                            "from revenue_per_completion")
+    panel = p["revenue_per_completion"]
+    # DECIMAL as its exact text, never a float; one total per currency, never across them.
+    shown = [(r[0], r[1], r[2], r[3], Decimal(r[7]), r[8],
+              None if r[9] is None else Decimal(r[9])) for r in panel["table"]["rows"]]
+    assert sorted(shown, key=str) == sorted(revenue, key=str)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for r in revenue:
+        totals[r[2]] += r[4]
+    assert sorted(totals) == ["BRL", "USD"]
+    numbers = dict(panel["numbers"])
+    assert {k: Decimal(v) for k, v in numbers.items() if k.startswith("net revenue ")} == {
+        f"net revenue {c}": v for c, v in totals.items()}
+    assert numbers["net revenue USD"] == str(totals["USD"])  # '330.34', not 330.34000000001
+    assert {t["name"] for t in panel["figure"]["data"]} == {"BRL", "USD"}
+
+
+def mapped_to(path: Path, where: str, params: Any = ()) -> set[tuple[str, str]]:
+    """(seller, product) pairs product_courses maps to the courses `where` picks."""
+    return set(rows_of(path, f"select school_key, product_id from product_courses m "
+                             f"where {where}", params))
+
+
+async def test_sales_filters_pick_courses_products_sellers_and_payment_days(
+        sales_client, sales_snapshot):
+    path = sales_snapshot
+    funnel = rows_of(path, FUNNEL.format("purchase_funnel"))
+    course = max((r for r in funnel if r[2] is not None and r[4] == 1), key=lambda r: r[5])[2]
+    p = (await get_json(sales_client, f"{SALES_URL}&course={course}"))["panels"]
+    table, chart = shown_funnel(p["purchase_funnel"])
+    assert table == funnel_groups([r for r in funnel if r[2] == course])
+    assert chart == step_sums([r for r in funnel if r[2] == course])
+    products = mapped_to(path, "course_key = $1", [course])
+    buyers = [b for b in rows_of(path, BUYERS) if (b[1], b[2]) in products]
+    assert sorted(r[3] for r in p["buyers_not_started"]["table"]["rows"]) == sorted(
+        b[3] for b in buyers)
+    for name in ("refunds_by_progress", "time_to_first_lesson", "revenue_per_completion"):
+        shown = {(r[0], r[1]) for r in p[name]["table"]["rows"]}
+        assert shown and shown <= products, name
+
+    # A seller's key in the school filter picks its purchases, unmapped products included.
+    p = (await get_json(sales_client, f"{SALES_URL}&school={SELLER}"))["panels"]
+    table, chart = shown_funnel(p["purchase_funnel"])
+    assert table == funnel_groups([r for r in funnel if r[0] == SELLER])
+    assert any(course is None for _, _, course in table)
+    for name in SALES:
+        assert {r[1] if name == "buyers_not_started" else r[0]
+                for r in p[name]["table"]["rows"]} == {SELLER}, name
+
+    # A platform: only products mapped to its courses.
+    p = (await get_json(sales_client, f"{SALES_URL}&platform=nutror"))["panels"]
+    nutror = mapped_to(path, "course_key like 'nutror:%'")
+    assert {(r[0], r[1]) for r in p["refunds_by_progress"]["table"]["rows"]} == nutror
+    assert all(r[2].startswith("nutror:") for r in p["purchase_funnel"]["table"]["rows"])
+
+    # The date range: the cohort paid in it (purchase_funnel_between), its buyers.
+    start = datetime(2024, 4, 1, tzinfo=ZONE)
+    stop = datetime(2024, 5, 1, tzinfo=ZONE)
+    p = (await get_json(sales_client, f"{SALES_URL}&from=2024-04-01&to=2024-04-30"))["panels"]
+    between = rows_of(path, FUNNEL.format("purchase_funnel_between($1, $2)"), [start, stop])
+    table, chart = shown_funnel(p["purchase_funnel"])
+    assert table == funnel_groups(between)
+    assert chart == step_sums(between)
+    assert 0 < chart[0][0] < step_sums(funnel)[0][0]
+    buyers = [b for b in rows_of(path, BUYERS) if start <= b[6] < stop]
+    assert sorted(r[3] for r in p["buyers_not_started"]["table"]["rows"]) == sorted(
+        b[3] for b in buyers) and buyers
+    assert "Paid 2024-04-01 to 2024-04-30" in p["purchase_funnel"]["note"]
+
+
+async def test_the_buyers_csv_holds_every_row_of_the_filters(sales_client, sales_snapshot):
+    resp = await sales_client.get(f"/buyers-not-started.csv?school={SELLER}")
+    assert resp.status == 200
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="buyers-not-started.csv"'
+    lines = (await resp.text()).splitlines()
+    assert lines[0] == ("buyer_key,school_key,product_id,invoice_id,paid_at,"
+                        "days_since_payment,within_7_days,mapped")
+    want = [b for b in rows_of(sales_snapshot, BUYERS) if b[1] == SELLER]
+    got = [line.split(",") for line in lines[1:]]
+    assert sorted((r[0], r[2], r[3], int(r[5]), r[6]) for r in got) == sorted(
+        (b[0], b[2], b[3], b[4], "yes" if b[5] else "no") for b in want) and want
+    resp = await sales_client.get("/buyers-not-started.csv?to=yesterday")
+    assert resp.status == 400
+    assert (await resp.text()).startswith("bad parameter to: expected a date")
+
+
+async def test_the_buyers_csv_needs_the_token(sales_snapshot):
+    app = create_app(DashboardSettings(snapshot=str(sales_snapshot), dashboard_token="s3cret"))
+    async with aiotest.TestClient(aiotest.TestServer(app)) as client:
+        assert (await client.get("/buyers-not-started.csv")).status == 401
+        ok = await client.get("/buyers-not-started.csv",
+                              headers={"Authorization": "Bearer s3cret"})
+        assert ok.status == 200 and "@" in await ok.text()
+
+
+async def test_sales_panels_are_computed_once_per_snapshot_and_filter_set(sales_client):
+    reader: Reader = sales_client.app[READER]
+    await get_json(sales_client, f"/api/panels?names={','.join(OVERVIEW)}")  # joins warming
+    before = reader.queries
+    bodies = await asyncio.gather(*(get_json(sales_client, SALES_URL) for _ in range(10)))
+    assert reader.queries - before == len(SALES)
+    # One computation, the same answer for all ten (but for which of them says it computed).
+    same = [{n: {k: v for k, v in p.items() if k != "computed"} for n, p in b["panels"].items()}
+            for b in bodies]
+    assert all(s == same[0] for s in same)
+    assert sum(1 for b in bodies for p in b["panels"].values() if p.get("computed")) == len(SALES)
+    before = reader.queries
+    await get_json(sales_client, SALES_URL + "&min_days=9")  # no sales panel uses it
+    assert reader.queries == before
+    await get_json(sales_client, SALES_URL + "&from=2024-04-01")  # the funnel and buyers
+    assert reader.queries - before == 2
+    await get_json(sales_client, SALES_URL + "&platform=toolzz")
+    assert reader.queries - before == 2 + len(SALES)
+
+
+async def test_sales_panels_of_a_snapshot_without_purchases_say_so(client):
+    p = (await get_json(client, SALES_URL))["panels"]
+    for name in ("purchase_funnel", "refunds_by_progress", "time_to_first_lesson"):
+        assert p[name]["note"].startswith("No paid purchase here."), p[name]
+        assert "figure" not in p[name] and "error" not in p[name]
+    assert p["revenue_per_completion"]["note"].startswith("No paid purchase with an amount")
+    assert p["buyers_not_started"]["numbers"][0] == ["purchases not started", 0]
+    assert p["buyers_not_started"]["table"]["rows"] == []
+
+
+async def test_the_buyers_table_shows_the_first_rows_and_counts_them_all(
+        sales_client, sales_snapshot, monkeypatch):
+    monkeypatch.setattr(sales, "TABLE_ROWS", 5)
+    monkeypatch.setattr(common, "TABLE_ROWS", 5)
+    panel = (await get_json(sales_client, "/api/panels?names=buyers_not_started"))["panels"][
+        "buyers_not_started"]
+    buyers = rows_of(sales_snapshot, BUYERS + " order by in_withdrawal_period desc, "
+                     "days_since_payment, buyer_key, product_id, invoice_id")
+    assert [r[3] for r in panel["table"]["rows"]] == [b[3] for b in buyers[:5]]
+    assert panel["table"]["total"] == len(buyers) > 5
+    assert dict(panel["numbers"]) == {"purchases not started": len(buyers),
+                                      "buyers": len({b[0] for b in buyers}),
+                                      "within 7 days of payment": sum(1 for b in buyers if b[5])}

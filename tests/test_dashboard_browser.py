@@ -24,6 +24,7 @@ from tests.browser import (
     HOSTILE,
     HOSTILE_COURSE,
     build,
+    build_sales,
     dashboard,
     launch,
     need_chromium,
@@ -37,8 +38,11 @@ TABS = {"overview": ["courses", "funnel_between", "ordered_funnel", "engagement"
                      "retention"],
         "course": ["lessons", "completion", "time_to_complete"],
         "at-risk": ["at_risk"],
-        "quality": ["freshness", "duplicates", "dead_letters", "unknown_events", "late_events"]}
-# Panels that always draw a chart on this snapshot (dead letters: it has none).
+        "quality": ["freshness", "duplicates", "dead_letters", "unknown_events", "late_events"],
+        "sales": ["purchase_funnel", "buyers_not_started", "refunds_by_progress",
+                  "time_to_first_lesson", "revenue_per_completion"]}
+# Panels that always draw a chart on this snapshot (dead letters: it has none; the sales
+# panels: it has no purchases, see the sales snapshot's tests).
 CHARTS = {"courses", "funnel_between", "ordered_funnel", "engagement", "stickiness",
           "retention", "lessons", "completion", "duplicates", "late_events"}
 
@@ -59,6 +63,15 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
 def url(snapshots: tuple[Path, Path, Path]) -> Iterator[str]:
     with dashboard("--snapshot", str(snapshots[0]), "--dashboard-refresh", "0.3") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def sales(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """(snapshot, URL): a dashboard over a journey run with purchases and its mapping."""
+    need_chromium()
+    path = build_sales(tmp_path_factory.mktemp("sales"))
+    with dashboard("--snapshot", str(path)) as base:
+        yield path, base
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +348,89 @@ def test_every_request_stays_on_the_dashboard(watched, url):
     assert any(r.endswith("plotly.min.js") or "plotly.min.js?v=" in r
                for r in watched.requests)
     assert any("/api/panels?" in r for r in watched.requests)
+
+
+SALES_CHARTS = ["purchase_funnel", "refunds_by_progress", "time_to_first_lesson",
+                "revenue_per_completion"]
+
+
+def funnel_bars(page: Any) -> list[tuple[int, int, int]]:
+    bars = {t["name"]: t["y"] for t in traces(page, "purchase_funnel")}
+    return list(zip(bars["reached"], bars["still in window"], bars["dropped"], strict=True))
+
+
+def funnel_of(path: Path, where: str = "true") -> list[tuple[Any, ...]]:
+    return query(path, f"""select sum(reached), sum(in_window), sum(dropped)
+                           from purchase_funnel where {where}
+                           group by step_number order by step_number""")
+
+
+def test_the_sales_tab_draws_the_sales_views(watched, sales):
+    path, base = sales
+    page = visit(watched, base)
+    page.click("#tabs a[data-tab=sales]")
+    page.wait_for_url(lambda u: parse_qs(urlsplit(u).query).get("tab") == ["sales"])
+    ready(page)
+    shown = page.eval_on_selector_all("#panels > section", "s => s.map(x => x.id)")
+    assert shown == [f"panel-{n}" for n in TABS["sales"]]
+    for name in TABS["sales"]:
+        assert page.locator(f"#panel-{name} .error").text_content() == "", name
+    for name in SALES_CHARTS:
+        assert page.locator(f"#figure-{name}.js-plotly-plot .main-svg").count() >= 1, name
+        assert page.locator(f"#figure-{name} .point path").count() >= 2, name  # bars drawn
+
+    assert funnel_bars(page) == funnel_of(path)
+    rows = table(page, "purchase_funnel")
+    assert any(r["course_key"] == "" and r["mapped"] == "false" for r in rows)
+    buyers = query(path, "select buyer_key, invoice_id, in_withdrawal_period "
+                         "from buyers_not_started")
+    shown_buyers = table(page, "buyers_not_started")
+    assert sorted((r["buyer_key"], r["invoice_id"], r["within_7_days"]) for r in shown_buyers) \
+        == sorted((b, i, "yes" if w else "no") for b, i, w in buyers)
+    assert shown_buyers[0]["within_7_days"] == "yes"  # those who can still withdraw first
+    got = numbers(page, "buyers_not_started")
+    assert int(got["purchases not started"]) == len(buyers)
+    assert int(got["within 7 days of payment"]) == sum(1 for b in buyers if b[2]) > 0
+    refunds = query(path, "select bucket_order, progress_bucket, sum(purchases), sum(refunds) "
+                          "from refunds_by_progress group by all order by 1")
+    bars = {t["name"]: t for t in traces(page, "refunds_by_progress")}
+    assert bars["refunded"]["x"] == [r[1] for r in refunds]
+    assert bars["purchases"]["y"] == [r[2] for r in refunds]
+    assert bars["refunded"]["y"] == [r[3] for r in refunds]
+    net = dict(query(path, "select currency, sum(net_revenue) from revenue_per_completion "
+                           "group by all"))
+    revenue = numbers(page, "revenue_per_completion")
+    assert {c: revenue[f"net revenue {c}"] for c in net} == {c: str(v) for c, v in net.items()}
+    assert {t["name"] for t in traces(page, "revenue_per_completion")} == {"BRL", "USD"}
+
+    with page.expect_download() as download:
+        page.click("#panel-buyers_not_started .download a")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("buyer_key,school_key,product_id,invoice_id,paid_at")
+    assert sorted(line.split(",")[3] for line in lines[1:]) == sorted(i for _, i, _ in buyers)
+
+
+def test_a_filter_change_updates_the_sales_tab(watched, sales):
+    path, base = sales
+    page = visit(watched, base, tab="sales")
+    before = funnel_bars(page)
+    page.select_option("select[name=platform]", "toolzz")
+    page.wait_for_url(lambda u: parse_qs(urlsplit(u).query).get("platform") == ["toolzz"])
+    ready(page)
+    assert parse_qs(urlsplit(page.url).query)["tab"] == ["sales"]  # the tab is kept
+    after = funnel_bars(page)
+    assert after == funnel_of(path, "course_key like 'toolzz:%'") and after != before
+    assert {r["course_key"].split(":")[0] for r in table(page, "purchase_funnel")} == {"toolzz"}
+    products = query(path, "select distinct product_id from product_courses "
+                           "where course_key like 'toolzz:%'")
+    assert {r["product_id"] for r in table(page, "time_to_first_lesson")} == {
+        p for (p,) in products}
+    # A payment cohort: the date range reads purchase_funnel_between.
+    page.goto(base + "?" + urlencode({"tab": "sales", "from": "2024-04-01", "to": "2024-04-30"}))
+    ready(page)
+    cohort = query(path, """select sum(reached), sum(in_window), sum(dropped)
+                            from purchase_funnel_between($1, $2)
+                            group by step_number order by step_number""",
+                   [datetime(2024, 4, 1, tzinfo=ZONE), datetime(2024, 5, 1, tzinfo=ZONE)])
+    assert funnel_bars(page) == cohort and cohort[0][0] < before[0][0]
+    assert page.input_value("input[name=from]") == "2024-04-01"

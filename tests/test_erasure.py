@@ -71,13 +71,6 @@ async def forget(data_dir: Path, *people: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-async def caught_up(consumer, messages: int) -> None:
-    deadline = asyncio.get_running_loop().time() + 90
-    while sum(consumer.store.offsets(consumer.settings.topic).values()) < messages:
-        assert asyncio.get_running_loop().time() < deadline, "consumer did not catch up"
-        await asyncio.sleep(0.1)
-
-
 @pytest.fixture
 def consumer_settings(consumer_settings):  # the conftest consumer, with a pseudonym key
     import msgspec
@@ -103,7 +96,7 @@ async def test_forget_while_ingesting_leaves_no_byte_and_views_equal_the_oracle(
         for source, body in more:
             assert (await post(http, receiver, source, body))[0] == 200
     posted = len(hers) + len(others) // 2 + len(more)
-    await caught_up(consumer, posted)
+    await consumer.caught_up(posted, timeout=90)
     ((error,),) = consumer.rows("select error from dead_letters")
     assert her.email not in error and her.alpaclass_id not in error  # names the field only
     assert consumer.rows("select count(*) from conflicting_deliveries") == [(1,)]
@@ -139,7 +132,7 @@ async def test_forget_while_ingesting_leaves_no_byte_and_views_equal_the_oracle(
     async with aiohttp.ClientSession() as http:
         for source, body in more:
             await post(http, receiver, source, body)
-    await caught_up(consumer, len(ds) + 2 * len(more) + len(hers))
+    await consumer.caught_up(len(ds) + 2 * len(more) + len(hers), timeout=90)
     await consumer.stop()
     assert consumer.rows("select sum(suppressed) from deliveries") == [(len(hers) + len(more),)]
     assert consumer.worker.metrics.suppressed._value.get() == len(hers) + len(more)

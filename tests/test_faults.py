@@ -374,13 +374,7 @@ async def test_every_fixture_posted_three_times_is_stored_once(receiver, consume
             statuses[status] = statuses.get(status, 0) + 1
             assert status == 200, (name, text)
     await consumer.wait_for_events(len(groups))
-    # Caught up when the stored offsets cover every delivery (one record each); counting
-    # messages read would be fooled by a rebalance that rewinds a partition.
-    deadline = asyncio.get_running_loop().time() + 30
-    topic = consumer.settings.topic
-    while sum(consumer.store.offsets(topic).values()) < len(deliveries):
-        assert asyncio.get_running_loop().time() < deadline, consumer.store.offsets(topic)
-        await asyncio.sleep(0.05)
+    await consumer.caught_up(len(deliveries), timeout=30)
     await consumer.stop()
 
     raw = consumer.rows("select event_uid, body::varchar from raw_events")

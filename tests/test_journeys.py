@@ -7,13 +7,11 @@ row. Floats are compared rounded to 6 decimals, everything else exactly, as sort
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +19,15 @@ from consumer.journeys import Delivery, identity, journeys, shuffled
 from consumer.store import Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
-from tests.support.simulated import SMALL, assert_views, load, normal, post_lanes, rows_of
+from tests.support.simulated import (
+    SMALL,
+    assert_views,
+    key_paths,
+    load,
+    normal,
+    post_lanes,
+    rows_of,
+)
 
 LARGE = (4800, 11)  # about 110k deliveries
 
@@ -43,12 +49,7 @@ async def test_small_run_through_the_real_pipeline_equals_the_oracle(small, rece
     statuses = await post_lanes(receiver, small)
     after = datetime.now(UTC)
     assert statuses == [200] * len(small)
-    # Caught up when the offsets stored with the rows cover every delivery (one record each).
-    topic = consumer.settings.topic
-    deadline = asyncio.get_running_loop().time() + 60
-    while sum(consumer.store.offsets(topic).values()) < len(small):
-        assert asyncio.get_running_loop().time() < deadline, consumer.store.offsets(topic)
-        await asyncio.sleep(0.1)
+    await consumer.caught_up(len(small))
     await consumer.stop()
 
     assert_views(consumer.rows, expected(small, received=False))
@@ -133,15 +134,6 @@ def test_views_do_not_depend_on_arrival_order():
             assert 0 <= pending < fold_at and folded > 0 and pending < total
         else:
             assert (pending, folded) == (total, 0)
-
-
-def key_paths(value: Any, prefix: str = "") -> set[str]:
-    """Every key path of a JSON value (list items under `[]`)."""
-    if isinstance(value, dict):
-        return {p for k, v in value.items() for p in {prefix + k} | key_paths(v, f"{prefix}{k}.")}
-    if isinstance(value, list):
-        return {p for v in value for p in key_paths(v, f"{prefix}[].")}
-    return set()
 
 
 OPTIONAL = {"data.progress", "data.lesson.rating", "data.course.inactiveDays"}

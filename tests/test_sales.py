@@ -23,7 +23,7 @@ from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
 from tests.conftest import FIXTURES
 from tests.support.oracle import expected
-from tests.test_journeys import assert_views, key_paths, load, post_lanes, rows_of
+from tests.support.simulated import assert_views, key_paths, load, post_lanes, rows_of
 
 SALES = ("purchase_funnel", "purchase_funnel_between", "buyers_not_started",
          "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion")
@@ -123,11 +123,7 @@ async def test_small_sales_run_through_the_real_pipeline_equals_the_oracle(small
         assert db.query("select count(*) from product_courses")[1] == [(len(mapping),)]
     rest = small[half:]
     assert await post_lanes(receiver, rest) == [200] * len(rest)
-    topic = consumer.settings.topic
-    deadline = asyncio.get_running_loop().time() + 60
-    while sum(consumer.store.offsets(topic).values()) < len(small):
-        assert asyncio.get_running_loop().time() < deadline, consumer.store.offsets(topic)
-        await asyncio.sleep(0.1)
+    await consumer.caught_up(len(small))
     await consumer.stop()
     assert_views(consumer.rows, expected(small, received=False, mapping=mapping))
     assert consumer.rows("select count(*) from dead_letters") == [(0,)]

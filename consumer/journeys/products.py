@@ -17,7 +17,7 @@ PRICES = ("49.90", "97.00", "197.00", "297.00")
 
 
 class Seller(msgspec.Struct, frozen=True):
-    """A MyEduzz producer: `school_key` is `myeduzz:<id>` (data-model.md section 2)."""
+    """A MyEduzz producer: `school_key` is `myeduzz:<id>` (README "What lands in DuckDB")."""
 
     id: str
     name: str

@@ -17,7 +17,7 @@ from consumer.control import BadRequest, Counts, Kind
 from consumer.control import apply as apply_request
 from consumer.store import Store
 
-PLATFORMS = ("alpaclass", "nutror", "toolzz")  # where courses live (data-model.md section 2)
+PLATFORMS = ("alpaclass", "nutror", "toolzz")  # where courses live (README "What lands in DuckDB")
 SELLERS = ("myeduzz",)  # where products are sold
 COLUMNS = ("product_id", "course_key", "school_key")  # school_key optional in a CSV
 

@@ -2,7 +2,7 @@
 platforms send, and keyed hashes of their identifiers. Pure: no I/O.
 
 A person's identities are typed strings: `email:<lower(trim(e-mail))>`, `cpf:<11 digits>`
-and `id:<platform>:<id>` (the learner key rule's fallback, data-model section 2). The
+and `id:<platform>:<id>` (the learner key rule's fallback, README "What lands in DuckDB"). The
 platforms send each in several shapes: e-mails in any case with spaces around, CPFs with or
 without punctuation (or as a JSON number), ids as numbers or strings; all normalise to one.
 Hashes are HMAC-SHA256 under LEARNSTREAM_PSEUDONYM_KEY: a plain hash of a CPF (10^11 values)

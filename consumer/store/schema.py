@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from consumer.rows import CommerceRow, DeadLetter, Delivery, LearningRow, RawRow
+from consumer.store.errors import one_line
 
 # The tables the store appends rows to, and the row Struct of each (field order = columns).
 APPENDED = (("raw_events", RawRow), ("learning_events", LearningRow),
@@ -35,8 +36,8 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, text in schema_files():
         try:
             con.execute(text)
-        except duckdb.Error as exc:
-            raise RuntimeError(f"sql/{name} failed: {exc}") from exc
+        except duckdb.Error as exc:  # the same kind, so callers still see a store error
+            raise type(exc)(f"sql/{name} failed: {one_line(exc)}") from exc
 
 
 def appenders(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

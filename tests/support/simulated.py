@@ -77,3 +77,12 @@ async def post_lanes(base: str, ds: Sequence[Delivery], lanes: int = 8) -> list[
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(lane(http, mine) for mine in by_lane))
     return statuses
+
+
+def key_paths(value: Any, prefix: str = "") -> set[str]:
+    """Every key path of a JSON value (list items under `[]`)."""
+    if isinstance(value, dict):
+        return {p for k, v in value.items() for p in {prefix + k} | key_paths(v, f"{prefix}{k}.")}
+    if isinstance(value, list):
+        return {p for v in value for p in key_paths(v, f"{prefix}[].")}
+    return set()

@@ -20,6 +20,7 @@ from consumer.readers.dashboard.details import at_risk_query
 from consumer.readers.dashboard.filters import BadParameter, parse
 from consumer.readers.dashboard.panels import PANELS
 from consumer.readers.dashboard.reader import Reader
+from consumer.readers.dashboard.sales import BUYERS_COLUMNS, buyers_query
 from consumer.readers.dashboard.source import Missing, missing_message
 from consumer.settings import DashboardSettings
 
@@ -121,6 +122,29 @@ async def at_risk_csv(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": 'attachment; filename="at-risk.csv"', "Cache-Control": "no-store"})
 
 
+async def buyers_not_started_csv(request: web.Request) -> web.StreamResponse:
+    """Every buyers_not_started row of the filters as CSV (buyers' e-mails: like the at-risk
+    CSV it is behind the token rule, and nothing of it is logged)."""
+    try:
+        f = parse(request.query.items())
+    except BadParameter as exc:
+        return web.Response(status=400, text=f"{exc}\n")
+    reader = request.app[READER]
+    try:
+        ident, ctx = await reader.context()
+        sql, params = buyers_query(f, ctx)
+        rows = await reader.rows(sql, params, ident)
+    except Missing as exc:
+        return web.Response(status=503, text=f"{exc}\n")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(BUYERS_COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return web.Response(text=out.getvalue(), content_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="buyers-not-started.csv"',
+        "Cache-Control": "no-store"})
+
+
 async def _reader(app: web.Application) -> AsyncIterator[None]:
     """The DuckDB owner lives as long as the app; its connection is closed at shutdown."""
     reader = Reader(app[SETTINGS].snapshot_path)
@@ -143,5 +167,6 @@ def create_app(settings: DashboardSettings) -> web.Application:
     app.router.add_get("/api/version", version)
     app.router.add_get("/api/panels", panels)
     app.router.add_get("/at-risk.csv", at_risk_csv)
+    app.router.add_get("/buyers-not-started.csv", buyers_not_started_csv)
     app.router.add_get("/static/{name}", static)
     return app

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from consumer.readers.dashboard import details, overview, quality
+from consumer.readers.dashboard import details, overview, quality, sales
 from consumer.readers.dashboard.common import Context, Json, Query
 from consumer.readers.dashboard.filters import Filters
 
@@ -46,4 +46,14 @@ PANELS: dict[str, Panel] = {
     "dead_letters": Panel("Dead letters by kind", frozenset(), quality.dead_letters),
     "unknown_events": Panel("Unknown events", frozenset(), quality.unknown_events),
     "late_events": Panel("Late events", frozenset(), quality.late_events),
+    # Sales to learning: the date range applies to payments (funnel cohort, buyers).
+    "purchase_funnel": Panel("Purchase funnel: paid to completed", COURSES | DATES,
+                             sales.purchase_funnel),
+    "buyers_not_started": Panel("Buyers who have not started", COURSES | DATES,
+                                sales.buyers_not_started),
+    "refunds_by_progress": Panel("Refunds by progress", COURSES, sales.refunds_by_progress),
+    "time_to_first_lesson": Panel("Time from payment to first activity", COURSES,
+                                  sales.time_to_first_lesson),
+    "revenue_per_completion": Panel("Net revenue per completion", COURSES,
+                                    sales.revenue_per_completion),
 }

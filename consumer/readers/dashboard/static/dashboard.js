@@ -10,8 +10,12 @@
     "course": ["lessons", "completion", "time_to_complete"],
     "at-risk": ["at_risk"],
     "quality": ["freshness", "duplicates", "dead_letters", "unknown_events", "late_events"],
+    "sales": ["purchase_funnel", "buyers_not_started", "refunds_by_progress",
+              "time_to_first_lesson", "revenue_per_completion"],
   };
-  const WIDE = new Set(["courses", "lessons", "at_risk", "freshness", "retention"]);
+  const WIDE = new Set(["courses", "lessons", "at_risk", "freshness", "retention",
+                        "purchase_funnel", "buyers_not_started",
+                        "revenue_per_completion"]);
   const FILTERS = ["course", "school", "platform", "from", "to", "window_days", "min_days"];
   const body = document.body;
   const refresh = Math.max(0.2, Number(body.dataset.refresh) || 5) * 1000;
@@ -141,9 +145,11 @@
     const download = s.querySelector(".download");
     download.replaceChildren();
     if (p.csv) {
+      // A panel names its CSV (at-risk.csv when it just says it has one).
+      const file = typeof p.csv === "string" ? p.csv : "at-risk.csv";
       const a = el("a", "", "Download all rows as CSV");
-      a.href = "at-risk.csv?" + filterQuery().toString();
-      a.download = "at-risk.csv";
+      a.href = file + "?" + filterQuery().toString();
+      a.download = file;
       download.append(a);
     }
     renderTable(s.querySelector(".table"), p.table);
