@@ -179,3 +179,47 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
     kept = [d for d in ds if d.event.learner != her and identity(d) != uid]
     assert_views(rows_of(store), expected(kept))
     store.close()
+
+
+# What a store's schema is made of, per catalogue function, in a comparable order. Not the
+# views' SQL: DuckDB renders a view read back from a file in other words.
+CATALOGUE = {
+    "tables": "select table_name, comment from duckdb_tables() where database_name = "
+              "current_database() order by all",
+    "columns": "select table_name, column_name, data_type, column_default, is_nullable, comment "
+               "from duckdb_columns() where database_name = current_database() order by all",
+    "constraints": "select table_name, constraint_type, constraint_column_names::varchar, "
+                   "constraint_text from duckdb_constraints() where database_name = "
+                   "current_database() order by all",
+    "views": "select view_name, comment from duckdb_views() where database_name = "
+             "current_database() and not internal order by all",
+    "macros": "select function_name, comment from duckdb_functions() where database_name = "
+              "current_database() and schema_name = 'main' order by all",
+}
+
+
+def test_the_rewritten_file_holds_every_row_under_a_fresh_stores_schema(tmp_path):
+    """Store.rewrite copies tables side by side and gives raw_events its primary key after its
+    rows: the file it swaps in has every row, and the catalogue (constraints, defaults,
+    comments, views, macros) of a store created from sql/, with the key enforced."""
+    import duckdb
+
+    from consumer.store import Store
+
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=50)
+    load(store, journeys(60, 3), batch_size=100)
+    tables = [t for (t,) in store.query("select table_name from duckdb_tables() where "
+                                        "database_name = current_database()")[1]]
+    rows = {t: sorted(map(repr, store.query(f"select * from {t}")[1])) for t in tables}
+    assert rows["raw_events"] and rows["learning_events"] and rows["lesson_state_folded"]
+    store.rewrite()
+    assert {t: sorted(map(repr, store.query(f"select * from {t}")[1])) for t in tables} == rows
+    fresh = Store(tmp_path / "fresh.duckdb")
+    for name, sql in CATALOGUE.items():
+        assert store.query(sql)[1] == fresh.query(sql)[1], name
+    uid = store.query("select event_uid from raw_events limit 1")[1][0][0]
+    with pytest.raises(duckdb.ConstraintException):
+        store.query("insert into raw_events select * from raw_events where event_uid = $1",
+                    [uid])
+    fresh.close()
+    store.close()
