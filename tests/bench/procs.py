@@ -16,10 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent.parent
 
 
-def python(*args: str, **kw: object) -> subprocess.Popen[bytes]:
-    """`python -m ...` from the repository root, output to the caller's stderr."""
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **kw)  # type: ignore[call-overload]
+def python(*args: str, root: Path = ROOT, **kw: object) -> subprocess.Popen[bytes]:
+    """`python -m ...` from the repository root (or the tree at `root`: another version's
+    code, for a baseline), output to the caller's stderr."""
+    return subprocess.Popen([sys.executable, *args], cwd=root, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(root)}, **kw)  # type: ignore[call-overload]
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:
