@@ -127,7 +127,7 @@ _ID = msgspec.json.Decoder(_Id)
 
 
 def _uid(source: str, body: bytes) -> str:
-    """event_uid as data-model.md section 2 defines it (consumer/sources/identity.py)."""
+    """event_uid as consumer/sources/identity.py makes it (README "Guarantees")."""
     if source == "eduzz":
         event_id = _ID.decode(body).id
         if event_id is not None and event_id != "":
