@@ -236,20 +236,26 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
                                 "--session-timeout-ms", "2000", "--log-level", "WARNING",
                                 "--metrics-port", "0", root=root)
             peak = procs.Peak(proc.pid)
-            first, first_at = 0, 0.0
+            first, first_at, cpu_first = 0, 0.0, 0.0
             try:
                 while (done := await committed.total()) < total:
                     if done and not first:  # timed from the first commit: a group join
                         first, first_at = done, time.perf_counter()  # is not throughput
                     if proc.poll() is not None:
                         raise RuntimeError(f"consumer exited with status {proc.returncode}")
+                    if not first:
+                        cpu_first = procs.cpu_seconds(proc.pid)
                     await asyncio.sleep(0.05)
                 rate = (total - first) / (time.perf_counter() - first_at) if first else 0.0
                 end_rss = procs.rss_mb(proc.pid)
+                # CPU per message after the first commit: steadier than the rate when other
+                # work shares the cores.
+                cpu_us = (procs.cpu_seconds(proc.pid) - cpu_first) / max(1, total - first) * 1e6
             finally:
                 procs.stop(proc)
         return {"per_s": round(rate), "startup_s": round(first_at - started, 1),
-                "peak_rss_mb": peak.stop(), "rss_end_mb": round(end_rss, 1)}
+                "peak_rss_mb": peak.stop(), "rss_end_mb": round(end_rss, 1),
+                "cpu_us_per_msg": round(cpu_us, 1)}
 
 
 def checkout(ref: str) -> Path:
@@ -334,6 +340,8 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                 "per_s": fig, "runs": runs,
                 "peak_rss_mb": {k: _median(runs[k], "peak_rss_mb") for k in ("baseline",
                                                                              "consumer")},
+                "cpu_us_per_msg": {k: _median(runs[k], "cpu_us_per_msg")
+                                   for k in ("baseline", "consumer")},
                 "consumer_to_baseline": round(fig["consumer"] / fig["baseline"], 2),
                 "consumer_to_floor": round(fig["consumer"] / fig["floor"], 2),
                 "consumer_to_bare": round(fig["consumer"] / fig["bare"], 3),
@@ -360,6 +368,10 @@ def table(out: dict[str, Any]) -> list[tuple[str, ...]]:
                   out[name]["consumer_to_floor"], ">= 0.5"),
                  ("  to bare getmany", f["consumer"], f"bare {f['bare']}",
                   out[name]["consumer_to_bare"], ""),
+                 ("  consumer CPU us/msg", out[name]["cpu_us_per_msg"]["consumer"],
+                  out[name]["cpu_us_per_msg"]["baseline"],
+                  round(out[name]["cpu_us_per_msg"]["baseline"]
+                        / out[name]["cpu_us_per_msg"]["consumer"], 2), "lower"),
                  ("  peak RSS MB", out[name]["peak_rss_mb"]["consumer"],
                   out[name]["peak_rss_mb"]["baseline"], "", "flat")]
     if "large_to_fresh" in out:
