@@ -31,7 +31,7 @@ def _views(rows: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller runs (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a few minutes)")
     parser.add_argument("--only", choices=("decode", "receiver", "consumer", "end_to_end",
                                            "views"), action="append")
     parser.add_argument("--baseline", default=consumer.BASELINE,
