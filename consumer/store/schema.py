@@ -33,11 +33,23 @@ def schema_files() -> list[tuple[str, str]]:
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create or update every table and view; safe to run on every start."""
+    _body_varchar(con)
     for name, text in schema_files():
         try:
             con.execute(text)
         except duckdb.Error as exc:  # the same kind, so callers still see a store error
             raise type(exc)(f"sql/{name} failed: {one_line(exc)}") from exc
+
+
+def _body_varchar(con: duckdb.DuckDBPyConnection) -> None:
+    """A store made before raw_events.body became VARCHAR (sql/tables/00_raw_events.sql)
+    gets the column converted, once: the text is kept byte for byte, the event_uid key
+    stays. Before the views are created again, which then read the new type."""
+    typed = con.execute("select data_type from duckdb_columns() where table_name = "
+                        "'raw_events' and column_name = 'body' and schema_name = 'main' "
+                        "and database_name = current_database()").fetchone()
+    if typed and typed[0] == "JSON":
+        con.execute("alter table raw_events alter body type varchar")
 
 
 def appenders(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

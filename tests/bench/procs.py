@@ -16,10 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent.parent
 
 
-def python(*args: str, **kw: object) -> subprocess.Popen[bytes]:
-    """`python -m ...` from the repository root, output to the caller's stderr."""
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **kw)  # type: ignore[call-overload]
+def python(*args: str, root: Path = ROOT, **kw: object) -> subprocess.Popen[bytes]:
+    """`python -m ...` from the repository root (or the tree at `root`: another version's
+    code, for a baseline), output to the caller's stderr."""
+    return subprocess.Popen([sys.executable, *args], cwd=root, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(root)}, **kw)  # type: ignore[call-overload]
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -41,6 +42,12 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds `pid` has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Peak:
