@@ -9,15 +9,17 @@ import contextlib
 import csv
 import io
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from consumer.readers.dashboard.access import SETTINGS, guard
 from consumer.readers.dashboard.assets import Asset, load_assets, send
+from consumer.readers.dashboard.common import Context
 from consumer.readers.dashboard.details import at_risk_query
-from consumer.readers.dashboard.filters import BadParameter, parse
+from consumer.readers.dashboard.filters import BadParameter, Filters, parse
 from consumer.readers.dashboard.panels import PANELS
 from consumer.readers.dashboard.reader import Reader
 from consumer.readers.dashboard.sales import BUYERS_COLUMNS, buyers_query
@@ -100,49 +102,36 @@ async def panels(request: web.Request) -> web.Response:
     return _json({"version": ident.version, "filters": f.query(), "panels": out})
 
 
-async def at_risk_csv(request: web.Request) -> web.StreamResponse:
-    """Every at-risk row of the filters as CSV (the table shows the first rows only)."""
-    try:
-        f = parse(request.query.items())
-    except BadParameter as exc:
-        return web.Response(status=400, text=f"{exc}\n")
-    reader = request.app[READER]
-    try:
-        ident, ctx = await reader.context()
-        sql, params = at_risk_query(f, ctx)
-        rows = await reader.rows(sql, params, ident)
-    except Missing as exc:
-        return web.Response(status=503, text=f"{exc}\n")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["learner_key", "course_key", "course_name", "last_activity_at",
-                     "days_inactive"])
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return web.Response(text=out.getvalue(), content_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="at-risk.csv"', "Cache-Control": "no-store"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a CSV route reads: the query of the filters (given the snapshot's context), its
+# header row.
+Query = Callable[[Filters, Context], tuple[str, dict[str, Any]]]
 
 
-async def buyers_not_started_csv(request: web.Request) -> web.StreamResponse:
-    """Every buyers_not_started row of the filters as CSV (buyers' e-mails: like the at-risk
-    CSV it is behind the token rule, and nothing of it is logged)."""
-    try:
-        f = parse(request.query.items())
-    except BadParameter as exc:
-        return web.Response(status=400, text=f"{exc}\n")
-    reader = request.app[READER]
-    try:
-        ident, ctx = await reader.context()
-        sql, params = buyers_query(f, ctx)
-        rows = await reader.rows(sql, params, ident)
-    except Missing as exc:
-        return web.Response(status=503, text=f"{exc}\n")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(BUYERS_COLUMNS)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return web.Response(text=out.getvalue(), content_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="buyers-not-started.csv"',
-        "Cache-Control": "no-store"})
+def csv_download(query: Query, columns: Sequence[str], filename: str) -> Handler:
+    """A route answering every row of `query` for the request's filters as CSV (the table
+    on the page shows the first rows only). Learners' or buyers' e-mails: it is behind the
+    token rule like every route, and nothing of it is logged."""
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            f = parse(request.query.items())
+        except BadParameter as exc:
+            return web.Response(status=400, text=f"{exc}\n")
+        reader = request.app[READER]
+        try:
+            ident, ctx = await reader.context()
+            sql, params = query(f, ctx)
+            rows = await reader.rows(sql, params, ident)
+        except Missing as exc:
+            return web.Response(status=503, text=f"{exc}\n")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        return web.Response(text=out.getvalue(), content_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store"})
+    return handler
 
 
 async def _reader(app: web.Application) -> AsyncIterator[None]:
@@ -166,7 +155,10 @@ def create_app(settings: DashboardSettings) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/api/version", version)
     app.router.add_get("/api/panels", panels)
-    app.router.add_get("/at-risk.csv", at_risk_csv)
-    app.router.add_get("/buyers-not-started.csv", buyers_not_started_csv)
+    app.router.add_get("/at-risk.csv", csv_download(at_risk_query, (
+        "learner_key", "course_key", "course_name", "last_activity_at", "days_inactive"),
+        "at-risk.csv"))
+    app.router.add_get("/buyers-not-started.csv", csv_download(
+        buyers_query, BUYERS_COLUMNS, "buyers-not-started.csv"))
     app.router.add_get("/static/{name}", static)
     return app
