@@ -9,8 +9,8 @@ from typing import TypeVar
 import duckdb
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
-from consumer.store.seen import Seen
 from consumer.sources.identity import same_event
+from consumer.store.seen import Seen
 
 
 def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tuple[int, int]]:
