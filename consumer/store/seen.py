@@ -21,13 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 Hashes = npt.NDArray[np.uint64]
-MERGE_AT = 1_000_000  # recent hashes merged into the main array: at least this many
+MERGE_AT = 200_000  # recent hashes merged into the main array: this many
 
 
 class Seen:
     """The hashes of every stored event_uid: a large sorted array loaded at start and a small
-    sorted one of those appended since, merged when it grows past an eighth of the large one
-    (so a merge's sort costs about a microsecond per event appended)."""
+    sorted one of those appended since. New hashes are inserted in place, never re-sorted: a
+    batch's insert copies the small array, and every MERGE_AT hashes a merge copies the large
+    one once (80 MB at 10M events, about 40 ms: a fraction of a microsecond per event)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._main: Hashes = np.empty(0, np.uint64)
@@ -53,15 +54,20 @@ class Seen:
 
     def add(self, hashes: Hashes) -> None:
         """Hashes of event_uids being stored."""
-        self._recent = np.union1d(self._recent, hashes)
-        if len(self._recent) >= max(MERGE_AT, len(self._main) // 8):
-            self._main = np.union1d(self._main, self._recent)
+        self._recent = _inserted(self._recent, np.unique(hashes))
+        if len(self._recent) >= MERGE_AT:
+            self._main = _inserted(self._main, self._recent)
             self._recent = np.empty(0, np.uint64)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the hashes."""
         return int(self._main.nbytes + self._recent.nbytes)
+
+
+def _inserted(sorted_hashes: Hashes, more: Hashes) -> Hashes:
+    """`sorted_hashes` with the sorted `more` put in their places (a repeat is harmless)."""
+    return np.insert(sorted_hashes, np.searchsorted(sorted_hashes, more), more)
 
 
 def _member(sorted_hashes: Hashes, hashes: Hashes) -> npt.NDArray[np.bool_]:
