@@ -37,10 +37,13 @@ class Seen:
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
         """Every stored event_uid's hash, read again from raw_events."""
-        self._main = self._recent = np.empty(0, np.uint64)  # the old arrays freed first
         found = con.execute("select hash(event_uid) as h from raw_events").fetchnumpy()["h"]
-        self._main = np.asarray(found, np.uint64)
-        self._main.sort()  # in place: one copy of the hashes, not two
+        loaded = np.asarray(found, np.uint64)
+        del found
+        loaded.sort()  # in place: one copy of the hashes, not two
+        # Replaced only once read: a failed read leaves the old arrays, never an empty one
+        # that would call stored event_uids new.
+        self._main, self._recent = loaded, np.empty(0, np.uint64)
 
     @staticmethod
     def hashes(con: duckdb.DuckDBPyConnection, uids: Sequence[str]) -> Hashes:
