@@ -4,12 +4,12 @@ Looking every event_uid of a batch up in raw_events' primary key cost 12-18 µs 
 (a statement of 1,000 placeholders per 1,000 keys, parsed and planned each time), the largest
 single share of the consumer's work; most messages are new events, whose lookup finds
 nothing. So the store keeps DuckDB's 64-bit `hash()` of every stored event_uid, loaded at
-start (0.4 s and 8 bytes per stored event: 80 MB at 10M), and looks up only the event_uids
-whose hash is there. A hash only says "maybe": every hit is confirmed in the primary key
-(consumer/store/dedupe.py), which also stays as the final guard of exactly-once. What must
-never happen is a stored event_uid missing here, so a hash is added as its row is appended,
-before the commit: a rolled-back batch leaves extra hashes, which only cost a confirmation.
-README "Guarantees" and "Performance".
+start (at 10M events 0.4 s to read, 0.3 s to sort; 8 bytes per stored event: 80 MB), and
+looks up only the event_uids whose hash is there. A hash only says "maybe": every hit is
+confirmed in the primary key (consumer/store/dedupe.py), which also stays as the final
+guard of exactly-once. What must never happen is a stored event_uid missing here, so a
+hash is added as its row is appended, before the commit: a rolled-back batch leaves extra
+hashes, which only cost a confirmation. README "Guarantees" and "Performance".
 """
 
 from __future__ import annotations
