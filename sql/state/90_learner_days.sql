@@ -57,23 +57,37 @@ comment on macro table learner_days is
 
 create or replace view learner_days_pending as
 -- The learner days that the events not folded yet change, for engagement_changes: of each
--- learner with such an event (on a course), every day as folded (sign -1) and every day with
--- those events merged in (sign +1), so the cover terms of the first can be taken back and
--- those of the second added. An erasure holds a temporary table of this name (the days of
--- the learners it touched, before and after), which DuckDB reads in place of the view.
-with touched as (
-    select distinct learner_key
+-- learner with such an event (on a course), their days as folded (sign -1) and with those
+-- events added (sign +1), so the cover terms of the first can be taken back and those of
+-- the second added. Only from 30 days before the learner's earliest pending day on: a
+-- day's terms depend on the day and its next day capped at 30 days, so an earlier day's
+-- terms are the same in both and would cancel (live, pending events are of the last days,
+-- so this reads a month of each touched learner, not every folded day). An erasure holds a
+-- temporary table of this name (the days of the learners it touched, before and after),
+-- which DuckDB reads in place of the view.
+with pending as (
+    select learner_key, course_key,
+           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
+           count(*) as events
     from learning_events
     where stored_seq >= fold_since() and learner_key is not null and course_key is not null
       and action <> 'inactivity_flagged'
+    group by all
+),
+touched as (
+    select learner_key, min(day) - 30 as since_day from pending group by all
+),
+folded as (
+    select f.learner_key, f.course_key, f.day, f.events
+    from learner_days_folded f
+    join touched t on f.learner_key = t.learner_key and f.day >= t.since_day
+    where f.course_key is not null
 )
-select -1 as sign, learner_key, course_key, day, events
-from learner_days_folded
-where course_key is not null and learner_key in (select learner_key from touched)
+select -1 as sign, learner_key, course_key, day, events from folded
 union all
-select 1, learner_key, course_key, day, events
-from learner_days(fold_since())
-where course_key is not null and learner_key in (select learner_key from touched);
+select 1, learner_key, course_key, day, sum(events)
+from (select * from folded union all select * from pending)
+group by learner_key, course_key, day;
 
 comment on view learner_days_pending is
     'Internal: the learner days (sign -1 as folded, +1 with the events not folded yet) of each learner with an active event not folded yet; read by engagement_changes.';
