@@ -186,7 +186,7 @@ def test_the_shared_grouping_is_read_in_place_of_its_view(snapshots):
         assert source.view("engagement_daily", course) == sliced  # once per course
         assert source(f"select * from {sliced} order by all", {})[1] == plain.query(
             "select * from engagement_daily where course_key = $1 order by all", [course])[1]
-        # A slice alone does not hold the grouping (3 s at 10M): the view reads the events.
+        # A slice alone does not hold the grouping: engagement_daily reads the folded terms.
         assert db.query("select count(*) from duckdb_tables() where temporary and "
                         "table_name = 'learner_active_days'")[1] == [(0,)]
 

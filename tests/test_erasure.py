@@ -178,6 +178,14 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
     assert counts["raw_events"] == len({identity(d) for d in ds if d.event.learner == her}) + 1
     kept = [d for d in ds if d.event.learner != her and identity(d) != uid]
     assert_views(rows_of(store), expected(kept))
+    # The engagement terms taken back and added for the touched learners equal those of
+    # every folded learner day computed at once.
+    store.query("create or replace temp view _all_days as "
+                "select 1 as sign, * from learner_days_folded")
+    terms = ("select * from {} where (dau, events, week_change, month_change) "
+             "<> (0, 0, 0, 0) order by all")
+    assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
+        terms.format("cover_changes('_all_days')"))[1]
     store.close()
 
 

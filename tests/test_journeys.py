@@ -128,6 +128,24 @@ def test_views_do_not_depend_on_arrival_order():
                    (select count(*) from lesson_state_folded)
             from learning_events""")[1][0]
         assert folded == keys_folded
+        # The learner days and engagement terms folded bit by bit (old terms of the touched
+        # learners taken back, new ones added) equal those computed at once from the rows
+        # before fold_mark.
+        assert store.query("""
+            select learner_key, course_key, day, events from learner_days_folded
+            order by all""")[1] == store.query("""
+            select learner_key, course_key,
+                   cast(timezone('America/Sao_Paulo', occurred_at) as date), count(*)
+            from learning_events
+            where stored_seq < fold_since() and learner_key is not null
+              and action <> 'inactivity_flagged'
+            group by all order by all""")[1]
+        store.query("create or replace temp view _all_days as "
+                    "select 1 as sign, * from learner_days_folded")
+        terms = ("select * from {} where (dau, events, week_change, month_change) "
+                 "<> (0, 0, 0, 0) order by all")
+        assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
+            terms.format("cover_changes('_all_days')"))[1]
         if fold_at == 1:
             assert pending == 0 and folded > 0
         elif fold_at == 2500:  # a write that reaches fold_at folds: never that many pending

@@ -86,7 +86,9 @@ def relations(snapshot: Path) -> list[str]:
                                          "and not internal")[1]}
     calls = sorted({a.relation for a in expected(run()) if "(" in a.relation})
     calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
-                                             "lesson_catalogue")]
+                                             "lesson_catalogue", "learner_days",
+                                             "engagement_changes")]
+    calls += ["cover_changes('learner_days_pending')"]
     calls += [f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")]
     assert {c.split("(", 1)[0] for c in calls} == macros, "a table macro is never called"
     # The snapshot's age is measured at query time: the two readers ask at different times.

@@ -49,7 +49,8 @@ def relations(store: Store) -> list[str]:
     calls = sorted({a.relation for a in expected(journeys(*SMALL, sales=True))
                     if "(" in a.relation})
     calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
-                                             "lesson_catalogue")]
+                                             "lesson_catalogue", "learner_days",
+                                             "engagement_changes")]
     # Measured at query time: the two stores are asked at different instants.
     return [f"(select * exclude (age_seconds) from {v})" if v == "snapshot_info" else v
             for v in views] + calls

@@ -24,7 +24,7 @@ from datetime import datetime
 import duckdb
 
 from consumer.sources.personal import CPF, keyed
-from consumer.store.state import EXTRA, STATES, State
+from consumer.store.state import EXTRA, SINCE, STATES, State
 
 # The identities a learning row names, as typed strings (personal.py).
 LEARNING_IDS = """[case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key,
@@ -186,9 +186,12 @@ SCOPES = {"learners": "learner_key in (select learner_key from _touched)",
 
 
 def _scope(state: State) -> str:
-    """Learner states follow the learners, the catalogue the lessons, invoices the invoices."""
+    """Learner states follow the learners, the catalogue the lessons, invoices the invoices;
+    the sums of every learner's engagement terms are taken back and added (_reengage)."""
     if state.folds == "commerce_events":
         return "invoices"
+    if state.table == "engagement_changes_folded":
+        return "sums"
     return "lessons" if state.table == "lesson_catalogue_folded" else "learners"
 # What each scope's macros read of the table they fold, where not every column. The lesson
 # catalogue reads few columns of many rows (1,000 people name nearly every lesson): copying
@@ -205,14 +208,19 @@ def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> 
     touched rows alone and by empty folded tables, the macros fold just those rows (a whole
     refold takes 9 s at 10M)."""
     (db,) = con.execute("select current_database()").fetchone() or ("",)
-    for state in STATES:
+    scoped = [s for s in STATES if _scope(s) in SCOPES]
+    con.execute(f"create temp table _days_before as select * from learner_days_folded "
+                f"where {SCOPES['learners']}")
+    for state in scoped:
         removed[state.table] = _count(con, f"delete from {state.table} "
                                            f"where {SCOPES[_scope(state)]}")
     for scope, where in SCOPES.items():
         staged = [s for s in STATES if _scope(s) == scope]  # file order: course_state last
         source = staged[0].folds
+        # Only the rows folded before (stored_seq under the mark): the others stay pending,
+        # merged at read time like everyone's.
         con.execute(f"create temp table {source} as select {COLUMNS.get(scope, '*')} "
-                    f'from "{db}".main.{source} where {where}')
+                    f'from "{db}".main.{source} where ({where}) and stored_seq < {SINCE[source]}')
         for state in STATES:
             con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
                         "limit 0")
@@ -221,10 +229,30 @@ def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> 
                         f"select * from {state.macro}(-9223372036854775808)")
         for shadow in (source, *(s.table for s in STATES)):
             con.execute(f"drop table temp.main.{shadow}")
-    for state in STATES:
+    for state in scoped:
         removed[state.table] -= _count(con, f"insert into {state.table} by name "
                                             f"select {EXTRA} from _re_{state.table}")
         con.execute(f"drop table _re_{state.table}")
+    _reengage(con)
+
+
+def _reengage(con: duckdb.DuckDBPyConnection) -> None:
+    """The engagement terms (sql/state/92) of the touched learners' days as they were are
+    taken back and those of their days now added: a temporary learner_days_pending holding
+    both stands for the view of the same name that engagement_changes reads."""
+    con.execute(f"""create temp table learner_days_pending as
+                    select -1 as sign, learner_key, course_key, day, events from _days_before
+                    union all
+                    select 1, learner_key, course_key, day, events from learner_days_folded
+                    where {SCOPES['learners']}""")
+    con.execute("create temp table _re_engagement as select * from "
+                "engagement_changes(fold_since()) where unfolded")
+    con.execute("delete from engagement_changes_folded f using _re_engagement n "
+                "where f.course_key is not distinct from n.course_key and f.day = n.day")
+    con.execute(f"insert into engagement_changes_folded by name select {EXTRA} "
+                "from _re_engagement")
+    for table in ("learner_days_pending", "_re_engagement", "_days_before"):
+        con.execute(f"drop table temp.main.{table}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, args: Sequence[object] = ()) -> int:

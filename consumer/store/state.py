@@ -96,6 +96,9 @@ def refold(con: duckdb.DuckDBPyConnection) -> None:
     rewritten, or loaded without the Store)."""
     for state in STATES:
         con.execute(f"delete from {state.table}")
+    # No mark: every row is pending, so views that follow fold_since() itself (the learner
+    # days that engagement_changes reads) see all of them too.
+    con.execute("delete from fold_mark")
     fold(con, everything=True)
 
 

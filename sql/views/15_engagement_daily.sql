@@ -5,37 +5,14 @@ create or replace view engagement_daily as
 -- course covers the days from it until their next active day there, at most 7 (wau) or 30
 -- (mau) days; those covers never overlap, so a learner counts once on each day their
 -- window includes, and the count per day is a running sum of +1 where a cover starts and
--- -1 where it ends.
-with active_days as (  -- learner_active_days: the grouping of events it shares
-    select course_key, learner_key, day, events
-    from learner_active_days
-    where course_key is not null
-),
-covers as (
-    select course_key, day, events,
-           coalesce(lead(day) over (partition by course_key, learner_key order by day),
-                    day + 30) as next_day
-    from active_days
-),
-changes as (
-    select course_key, day, 1 as active, events, 1 as week_change, 1 as month_change
-    from covers
-    union all
-    select course_key, least(next_day, day + 7), 0, 0, -1, 0 from covers
-    union all
-    select course_key, least(next_day, day + 30), 0, 0, 0, -1 from covers
-),
-per_day as (
-    select course_key, day, sum(active) as dau, sum(events) as events,
-           sum(week_change) as week_change, sum(month_change) as month_change
-    from changes
-    group by all
-),
-running as (
+-- -1 where it ends. The consumer keeps those terms per course and day as a folded state
+-- (engagement_changes, sql/state/92): this reads one row per course and day.
+with running as (
     select course_key, day, dau, events,
            sum(week_change) over w as wau,
            sum(month_change) over w as mau
-    from per_day
+    from engagement_changes(fold_since())
+    where course_key is not null
     window w as (partition by course_key order by day rows unbounded preceding)
 )
 select course_key, day, dau::bigint as dau, wau::bigint as wau, mau::bigint as mau,

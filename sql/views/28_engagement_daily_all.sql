@@ -4,37 +4,14 @@ create or replace view engagement_daily_all as
 -- covers as engagement_daily, per learner instead of per learner and course: a learner's
 -- active day covers the days up to their next active day on any course, at most 7 (wau)
 -- or 30 (mau), so the counts are running sums of +1 where a cover starts and -1 where it
--- ends. Days in the reporting zone America/Sao_Paulo, as engagement_daily.
-with active_days as (  -- from learner_active_days: the grouping of events it shares
-    select learner_key, day, sum(events) as events
-    from learner_active_days
-    where course_key is not null
-    group by all
-),
-covers as (
-    select day, events,
-           coalesce(lead(day) over (partition by learner_key order by day), day + 30)
-               as next_day
-    from active_days
-),
-changes as (
-    select day, 1 as active, events, 1 as week_change, 1 as month_change from covers
-    union all
-    select least(next_day, day + 7), 0, 0, -1, 0 from covers
-    union all
-    select least(next_day, day + 30), 0, 0, 0, -1 from covers
-),
-per_day as (
-    select day, sum(active) as dau, sum(events) as events,
-           sum(week_change) as week_change, sum(month_change) as month_change
-    from changes
-    group by all
-),
-running as (
+-- ends; the consumer keeps those terms per day (engagement_changes, course_key null). Days
+-- in the reporting zone America/Sao_Paulo, as engagement_daily.
+with running as (
     select day, dau, events,
            sum(week_change) over w as wau,
            sum(month_change) over w as mau
-    from per_day
+    from engagement_changes(fold_since())
+    where course_key is null
     window w as (order by day rows unbounded preceding)
 )
 select day, dau::bigint as dau, wau::bigint as wau, mau::bigint as mau,
