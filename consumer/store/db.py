@@ -16,6 +16,7 @@ from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, s
 from consumer.store.deliveries import deliveries
 from consumer.store.offsets import forget_offsets, save_offsets, stored_positions
 from consumer.store.schema import appenders
+from consumer.store.seen import Seen
 from consumer.store.state import FOLD_AT, SINCE, fold, positions, refold
 
 __all__ = ["Rowtuple", "Store"]
@@ -33,6 +34,7 @@ class Store(Connection):
 
     def _opened(self) -> None:
         self._appenders = appenders(self._con)
+        self._seen = Seen(self._con)  # which event_uids may be stored (store/seen.py)
         # The next stored_seq to give a learning or commerce row; those rows not folded yet.
         self._seq, self._pending = positions(self._con)
 
@@ -40,11 +42,21 @@ class Store(Connection):
         for appender in self._appenders.values():
             appender.clear()
         self._seq, self._pending = positions(self._con)
+        # Whatever failed, the retry must not trust a prefilter that missed a stored
+        # event_uid (a row put in by other means than this Store): read it again.
+        self._seen.load(self._con)
 
     def append(self, table: str, rows: Sequence[Struct]) -> int:
         """Append rows of `table`'s row Struct with its appender; how many. Learning and
         commerce rows get the next stored_seq numbers: pending until the next fold of the
-        current state."""
+        current state. Raw rows' event_uids are added to the dedupe's prefilter first
+        (store/seen.py): the caller has checked they are new."""
+        if table == "raw_events" and rows:
+            self._seen.add(self._seen.hashes(
+                self._con, [r.event_uid for r in rows]))  # type: ignore[attr-defined]
+        return self._append(table, rows)
+
+    def _append(self, table: str, rows: Sequence[Struct]) -> int:
         if rows:
             if table in SINCE:
                 tuples = [(*astuple(r), self._seq + i) for i, r in enumerate(rows)]
@@ -84,15 +96,15 @@ class Store(Connection):
             suppressed = self.suppression.positions(batch) if self.suppression else set()
             redelivered = redelivered_letters(self._con, batch) - suppressed
             duplicates, conflicts = duplicate_events(
-                self._con, kept(batch.raw, redelivered | suppressed))
+                self._con, kept(batch.raw, redelivered | suppressed), self._seen)
             dropped = redelivered | duplicates | suppressed
             letters = kept(batch.dead, dropped)
-            n = {table: self.append(table, rows) for table, rows in (
+            n = {table: self._append(table, rows) for table, rows in (
                 ("raw_events", kept(batch.raw, dropped)),
                 ("learning_events", kept(batch.learning, dropped)),
                 ("commerce_events", kept(batch.commerce, dropped)),
                 ("dead_letters", letters), ("conflicting_deliveries", conflicts))}
-            self.append("deliveries", deliveries(batch, dropped, conflicts, now, suppressed))
+            self._append("deliveries", deliveries(batch, dropped, conflicts, now, suppressed))
             save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             if folding := self._pending >= self.fold_at:
                 fold(self._con)

@@ -10,6 +10,7 @@ import duckdb
 
 from consumer.rows import Batch, CommerceRow, DeadLetter, LearningRow, RawRow
 from consumer.sources.identity import same_event
+from consumer.store.seen import Seen
 
 
 def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tuple[int, int]]:
@@ -47,13 +48,19 @@ def stored_bodies(con: duckdb.DuckDBPyConnection, uids: Sequence[str]) -> dict[s
     return found
 
 
-def duplicate_events(con: duckdb.DuckDBPyConnection,
-                     raw: Sequence[RawRow]) -> tuple[set[tuple[int, int]], list[RawRow]]:
+def duplicate_events(con: duckdb.DuckDBPyConnection, raw: Sequence[RawRow], seen: Seen,
+                     ) -> tuple[set[tuple[int, int]], list[RawRow]]:
     """Positions of messages whose event_uid is stored already or earlier in this batch,
-    and those of them whose body differs from the first write (ignoring sentDate)."""
+    and those of them whose body differs from the first write (ignoring sentDate). Only
+    the event_uids `seen` may hold are looked up: the others are certainly new, and are
+    added to `seen` here, before they are appended."""
     if not raw:
         return set(), []
-    first = stored_bodies(con, list(dict.fromkeys(r.event_uid for r in raw)))
+    uids = list(dict.fromkeys(r.event_uid for r in raw))
+    hashes = seen.hashes(con, uids)
+    maybe = seen.maybe(hashes)
+    first = stored_bodies(con, [uid for uid, m in zip(uids, maybe, strict=True) if m])
+    seen.add(hashes[[uid not in first for uid in uids]])
     dropped: set[tuple[int, int]] = set()
     conflicts: list[RawRow] = []
     for r in raw:
