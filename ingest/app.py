@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
 from aiohttp import web
@@ -17,7 +17,6 @@ from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 
 
@@ -27,25 +26,6 @@ async def _publisher_ctx(app: web.Application) -> AsyncIterator[None]:
     await publisher.start()
     yield
     await publisher.stop()
-
-
-@web.middleware
-async def _bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Beyond `max_in_flight` webhooks at once, answer 503 before reading any body, so
-    memory stays bounded (at most max_in_flight x max_body_bytes of bodies)."""
-    if not request.path.startswith("/webhooks/"):
-        return await handler(request)
-    cell = request.app[IN_FLIGHT]
-    if cell[0] >= request.app[SETTINGS].max_in_flight:
-        request.app[COUNTS].rejected(request.match_info.get("source", "?"), 503,
-                                     "too many requests in flight")
-        return web.Response(status=503, text="too many requests in flight, retry later\n",
-                            headers={"Retry-After": "1"})
-    cell[0] += 1
-    try:
-        return await handler(request)
-    finally:
-        cell[0] -= 1
 
 
 class _MalformedRequests(logging.LoggerAdapter[logging.Logger]):
@@ -91,16 +71,16 @@ def create_app(settings: IngestSettings, shared_metrics: str | None = None) -> w
     """A receiver for `settings`; the producer starts and stops with the app. `shared_metrics`
     is the multiprocess metrics directory when this app is one of several workers."""
     # aiohttp enforces the limit while reading, so an oversized body is never buffered whole.
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_bounded])
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = ReceiverMetrics(shared_metrics)
     app[COUNTS] = Counts(metrics)
     app[IN_FLIGHT] = [0]
     app[UNVERIFIED] = ByteBudget(settings.max_unverified_bytes)
     app.cleanup_ctx.append(_publisher_ctx)
-    app.router.add_post("/webhooks/{source:eduzz}", handlers.webhook)
-    app.router.add_post("/webhooks/{source:toolzz}", handlers.webhook)
-    app.router.add_post("/webhooks/{source:toolzz}/{token}", handlers.webhook)
+    app.router.add_post("/webhooks/eduzz", handlers.eduzz)
+    app.router.add_post("/webhooks/toolzz", handlers.toolzz)
+    app.router.add_post("/webhooks/toolzz/{token}", handlers.toolzz)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     app.router.add_get("/stats", handlers.stats)

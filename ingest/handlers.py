@@ -9,27 +9,52 @@ import time
 from aiohttp import web
 
 from ingest import message
-from ingest.keys import COUNTS, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
+from ingest.keys import COUNTS, IN_FLIGHT, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
 from ingest.publisher import TooLarge, Unavailable
-from ingest.signature import eduzz_signed, token_matches
+from ingest.signature import eduzz_keys, eduzz_signed, token_matches
 
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json", "text/json")
 
 
-def _reject(request: web.Request, status: int, reason: str, **headers: str) -> web.Response:
-    request.app[COUNTS].rejected(request.match_info.get("source", "?"), status, reason)
+def _reject(request: web.Request, source: str, status: int, reason: str,
+            **headers: str) -> web.Response:
+    request.app[COUNTS].rejected(source, status, reason)
     return web.Response(status=status, text=reason + "\n", headers=headers)
 
 
-async def webhook(request: web.Request) -> web.Response:
+async def eduzz(request: web.Request) -> web.Response:
+    """`POST /webhooks/eduzz` (a route of its own, not a pattern: matched by one lookup)."""
+    return await _bounded(request, "eduzz")
+
+
+async def toolzz(request: web.Request) -> web.Response:
+    """`POST /webhooks/toolzz[/<token>]`."""
+    return await _bounded(request, "toolzz")
+
+
+async def _bounded(request: web.Request, source: str) -> web.Response:
+    """Beyond `max_in_flight` webhooks at once, answer 503 before reading any body, so
+    memory stays bounded (at most max_in_flight x max_body_bytes of bodies). Here rather
+    than in a middleware: aiohttp then wraps every request's handler, a cost per request."""
+    cell = request.app[IN_FLIGHT]
+    if cell[0] >= request.app[SETTINGS].max_in_flight:
+        return _reject(request, source, 503, "too many requests in flight, retry later",
+                       **{"Retry-After": "1"})
+    cell[0] += 1
+    try:
+        return await webhook(request, source)
+    finally:
+        cell[0] -= 1
+
+
+async def webhook(request: web.Request, source: str) -> web.Response:
     """Check origin and shape, publish the raw body, answer 200 once Kafka acknowledged it."""
     settings = request.app[SETTINGS]
-    source = request.match_info["source"]
     if source == "toolzz" and settings.toolzz_token and not token_matches(
             request.match_info.get("token"), settings.toolzz_token):
-        return _reject(request, 401, "missing or wrong token in the webhook URL")
+        return _reject(request, source, 401, "missing or wrong token in the webhook URL")
     read = await _read_body(request, source)
     if isinstance(read, web.Response):
         return read
@@ -37,11 +62,11 @@ async def webhook(request: web.Request) -> web.Response:
     inspected, problem = _inspect(source, body)
     if source == "eduzz" and inspected is not None and inspected.event == "ping":
         return web.Response(text="pong\n")  # Eduzz's activation check, signed or not: no event
-    refused = _refused(request, signed)
+    refused = _refused(request, source, signed)
     if refused is not None:
         return refused
     if inspected is None:
-        return _reject(request, 400, problem)
+        return _reject(request, source, 400, problem)
     return await _publish(request, source, inspected.key, body)
 
 
@@ -52,42 +77,45 @@ async def _read_body(request: web.Request, source: str) -> tuple[bytes, bool] | 
     settings = request.app[SETTINGS]
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return _reject(request, 413, f"body of {request.content_length} bytes exceeds the "
-                                     f"{limit} byte limit")
+        return _reject(request, source, 413, f"body of {request.content_length} bytes "
+                                             f"exceeds the {limit} byte limit")
     # Reserved before reading: what a compressed or undeclared body may become is the limit.
     size = limit if request.content_length is None or "content-encoding" in request.headers \
         else request.content_length
     budget = request.app[UNVERIFIED]
     if not budget.take(size):
-        return _reject(request, 503, f"unverified bodies over the {budget.limit} byte budget, "
-                                     "retry later", **{"Retry-After": "1"})
+        return _reject(request, source, 503, f"unverified bodies over the {budget.limit} "
+                                             "byte budget, retry later", **{"Retry-After": "1"})
     try:
-        body = await _read(request, limit)
+        body = await _read(request, source, limit)
         if isinstance(body, web.Response):
             return body
-        signed = source != "eduzz" or not settings.secrets or eduzz_signed(
-            body, request.headers.get("x-signature"), settings.secrets)
+        secrets = eduzz_keys(settings.eduzz_secrets)
+        signed = source != "eduzz" or not secrets or eduzz_signed(
+            body, request.headers.get("x-signature"), secrets)
         return body, signed
     finally:
         budget.give(size)
 
 
-async def _read(request: web.Request, limit: int) -> bytes | web.Response:
+async def _read(request: web.Request, source: str, limit: int) -> bytes | web.Response:
     """The body, or the rejection that says why it could not be read."""
     timeout = request.app[SETTINGS].body_timeout
     try:
+        if request.content.is_eof():  # all of it arrived with the headers: no wait, no timer
+            return await request.read()
         async with asyncio.timeout(timeout):
             return await request.read()
     except TimeoutError:
-        return _reject(request, 408, f"body not received within {timeout:g}s")
+        return _reject(request, source, 408, f"body not received within {timeout:g}s")
     except web.HTTPRequestEntityTooLarge:
-        return _reject(request, 413, f"body exceeds the {limit} byte limit")
+        return _reject(request, source, 413, f"body exceeds the {limit} byte limit")
     except ConnectionResetError:  # nobody to answer, but counted, and not a traceback
-        return _reject(request, 400, "connection closed before the body was complete")
+        return _reject(request, source, 400, "connection closed before the body was complete")
     except web.RequestPayloadError as exc:  # e.g. a corrupt gzip body: the client's fault
         cause = exc.__cause__ or exc
         detail = str(getattr(cause, "message", cause)).splitlines()[0].rstrip(": ")
-        return _reject(request, 400, f"body could not be read: {detail}")
+        return _reject(request, source, 400, f"body could not be read: {detail}")
 
 
 def _inspect(source: str, body: bytes) -> tuple[message.Inspected | None, str]:
@@ -102,13 +130,14 @@ def _inspect(source: str, body: bytes) -> tuple[message.Inspected | None, str]:
         return None, "body is nested too deeply to be a webhook"
 
 
-def _refused(request: web.Request, signed: bool) -> web.Response | None:
+def _refused(request: web.Request, source: str, signed: bool) -> web.Response | None:
     """The rejection of a body not signed by its source or not declared JSON, if any."""
     if not signed:  # origin before shape: a stranger learns nothing about what we parse
-        return _reject(request, 401, "missing or wrong x-signature")
+        return _reject(request, source, 401, "missing or wrong x-signature")
     ctype = request.content_type
     if ctype not in JSON_TYPES and not ctype.endswith("+json"):
-        return _reject(request, 415, f"Content-Type must be application/json, got {ctype}")
+        return _reject(request, source, 415,
+                       f"Content-Type must be application/json, got {ctype}")
     return None
 
 
@@ -118,10 +147,10 @@ async def _publish(request: web.Request, source: str, key: bytes, body: bytes) -
     try:
         await request.app[PUBLISHER].publish(key, body, message.headers(source, request.headers))
     except TooLarge as exc:
-        return _reject(request, 413, str(exc))
+        return _reject(request, source, 413, str(exc))
     except Unavailable as exc:
         retry = str(max(1, round(settings.publish_timeout)))
-        return _reject(request, 503, f"event not stored, retry later: {exc}",
+        return _reject(request, source, 503, f"event not stored, retry later: {exc}",
                        **{"Retry-After": retry})
     finally:  # failures too: a slow or absent broker is what this histogram is for
         request.app[METRICS].publish_seconds.observe(time.perf_counter() - started)

@@ -39,12 +39,20 @@ class ReceiverMetrics:
             scraped = CollectorRegistry()
             MultiProcessCollector(scraped, path=shared_dir)  # type: ignore[no-untyped-call]
         self.handler = make_aiohttp_handler(scraped)
+        # The labelled children, looked up once per (source, status): `labels()` costs a
+        # lock and a tuple per call, and only a handful of combinations exist.
+        self._children: dict[tuple[str, int], tuple[Counter, ...]] = {}
 
     def answered(self, source: str, status: int) -> None:
         """Count one webhook request and its status."""
-        self.requests.labels(source, str(status)).inc()
-        if status == 401:
-            self.signature_failures.labels(source).inc()
+        children = self._children.get((source, status))
+        if children is None:
+            children = (self.requests.labels(source, str(status)),)
+            if status == 401:
+                children += (self.signature_failures.labels(source),)
+            self._children[(source, status)] = children
+        for child in children:
+            child.inc()
 
     def answered_counts(self) -> dict[tuple[str, int], int]:
         """This process's count per (source, status): what `/stats` reports."""

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from datetime import datetime
 
 import aiohttp
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from ingest import message
+from ingest.publisher import KeyPartitioner
+from ingest.publisher import murmur2 as quick
 from ingest.settings import IngestSettings
 from tests.conftest import (
     SECRET,
@@ -233,3 +237,19 @@ async def test_receiver_started_before_the_broker_answers_503_until_connected(to
             assert (await post(http, url, "eduzz", b"{}"))[0] == 200
     finally:
         late.stop()
+
+
+def test_the_partitioner_puts_every_key_where_aiokafka_s_default_does():
+    """The receiver's partitioner (a quicker murmur2, recent hashes remembered) must send a
+    key to the same partition as aiokafka's DefaultPartitioner, or a learner's events would
+    change partition (and lose their order) across versions; a cache of 8 keys is refilled
+    many times here, so its clearing is exercised too."""
+    rng = random.Random(16)
+    keys = [rng.randbytes(n) for n in range(70) for _ in range(20)]
+    keys += [message.learner_digest(f"learner{i}@example.com") for i in range(200)]
+    assert [quick(k) for k in keys] == [murmur2(k) for k in keys]
+    ours, theirs = KeyPartitioner(size=8), DefaultPartitioner()
+    for key in keys + keys[::-1]:
+        partitions = list(range(1 + len(key) % 12))
+        assert ours(key, partitions, partitions) == theirs(key, partitions, partitions)
+    assert ours(None, [0, 1, 2], [1]) == 1  # no key: an available partition

@@ -52,6 +52,11 @@ class EmbeddedBroker:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The broker process's id once started (benchmarks read its CPU time)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def bootstrap(self) -> str:
         """HOST:PORT for Kafka clients."""
         return f"127.0.0.1:{self.port}"

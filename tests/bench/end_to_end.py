@@ -43,6 +43,8 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
             procs.load(port, 1000, connections, sources="mixed", seed=90)  # warm-up, joins group
             asyncio.run(_until_committed(broker.bootstrap, topic, group, 1000, cons))
             peak = procs.Peak(http.pid, cons.pid)
+            pids = {"receiver": http.pid, "consumer": cons.pid, "broker": broker.pid}
+            cpu = {name: procs.cpu_seconds(pid) for name, pid in pids.items() if pid}
             started = time.perf_counter()
             done: dict[str, float] = {}
             waiter = threading.Thread(target=lambda: done.setdefault("at", asyncio.run(
@@ -50,6 +52,11 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
             waiter.start()
             full = procs.load(port, requests, connections, sources="mixed", seed=91)
             waiter.join()
+            # CPU per event of each process over the full-speed pass: what bounds the rate
+            # when they all share the cores.
+            cpu_us = {name: round((procs.cpu_seconds(pids[name]) - used) / requests * 1e6, 1)
+                      for name, used in cpu.items()}
+            cpu_us["generator"] = round(float(full["generator_cpu_s"]) / requests * 1e6, 1)  # type: ignore[arg-type]
             sustained = requests / (done["at"] - started)
             half_rate = sustained / 2
             half = procs.load(port, max(1000, int(half_rate * 10)), connections,
@@ -63,7 +70,8 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
     return {"requests": requests, "http_rps": full["rps"],
             "sustained_events_per_s": round(sustained), "half_rate": round(half_rate),
             "half_rate_p50_ms": half["p50_ms"], "half_rate_p99_ms": half["p99_ms"],
-            "half_rate_statuses": half["statuses"], "peak_rss_both_mb": peak_mb, **rss}
+            "half_rate_statuses": half["statuses"], "cpu_us_per_event": cpu_us,
+            "seconds": round(done["at"] - started, 2), "peak_rss_both_mb": peak_mb, **rss}
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -89,13 +90,17 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
 def load(port: int, requests: int, connections: int = 64, rate: float = 0.0,
          sources: str = "eduzz", seed: int = 1) -> dict[str, object]:
     """Run the load generator process against 127.0.0.1:`port`; its JSON result."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = python("-m", "tests.bench.load", "--port", str(port), "--requests", str(requests),
                   "--connections", str(connections), "--rate", str(rate), "--sources", sources,
                   "--seed", str(seed))
     out, _ = proc.communicate()
     if proc.returncode:
         raise RuntimeError(f"load generator failed with status {proc.returncode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator is the one reaped
     result: dict[str, object] = json.loads(out.splitlines()[-1])
+    result["generator_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime
+                                      - before.ru_stime, 2)
     return result
 
 

@@ -27,11 +27,21 @@ def receiver(broker: EmbeddedBroker, topic: str, port: int, *extra: str):  # typ
     return proc
 
 
-def measure(proc, port: int, requests: int, connections: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Warm up, then one measured load run; the generator's figures plus peak RSS."""
+def measure(proc, port: int, requests: int, connections: int,  # type: ignore[no-untyped-def]
+            broker_pid: int | None = None) -> dict[str, object]:
+    """Warm up, then one measured load run; the generator's figures plus peak RSS and the
+    CPU each process used per request (the server's, and the broker's when it has one):
+    on shared cores a rate moves with the neighbours, CPU per request much less."""
     procs.load(port, min(2000, requests), connections, seed=99)
     peak = procs.Peak(proc.pid)
+    cpu = procs.cpu_seconds(proc.pid)
+    broker = procs.cpu_seconds(broker_pid) if broker_pid else 0.0
     result = procs.load(port, requests, connections)
+    result["server_cpu_us_per_request"] = round(
+        (procs.cpu_seconds(proc.pid) - cpu) / requests * 1e6, 1)
+    if broker_pid:
+        result["broker_cpu_us_per_request"] = round(
+            (procs.cpu_seconds(broker_pid) - broker) / requests * 1e6, 1)
     result["peak_rss_mb"] = peak.stop()
     return result
 
@@ -93,34 +103,54 @@ def stalled_run(broker: EmbeddedBroker, topic: str) -> dict[str, object]:
     return out
 
 
-def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[str, object]:
-    """The three servers under the same load, one after the other: bare aiohttp, bare aiohttp
-    awaiting the same Kafka send (the receiver's Publisher), the receiver; figures, ratios."""
+def _one(broker: EmbeddedBroker, topic: str, name: str, requests: int,
+         connections: int) -> dict[str, object]:
+    port = free_port()
+    if name == "receiver":
+        proc = receiver(broker, topic, port)
+    else:
+        kafka = ("--bootstrap", broker.bootstrap, "--topic", topic) if name.endswith("kafka") \
+            else ()
+        proc = procs.python("-m", "tests.bench.bare", "--port", str(port), *kafka)
+        procs.wait_http(f"http://127.0.0.1:{port}/readyz")
+    try:
+        return measure(proc, port, requests, connections, broker.pid)
+    finally:
+        procs.stop(proc)
+
+
+def _median(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run of median rate, with every round's rate and server CPU beside it."""
+    ranked = sorted(runs, key=lambda r: float(r["rps"]))  # type: ignore[arg-type]
+    out = dict(ranked[len(ranked) // 2])
+    out["rps_rounds"] = [r["rps"] for r in runs]
+    out["server_cpu_us_rounds"] = [r["server_cpu_us_per_request"] for r in runs]
+    return out
+
+
+def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
+        rounds: int = 3) -> dict[str, object]:
+    """The three servers under the same load, interleaved for `rounds` rounds: bare aiohttp,
+    bare aiohttp awaiting the same Kafka send (the receiver's Publisher), the receiver;
+    the median round of each, and ratios of the medians."""
     topic = "bench-receiver"
     asyncio.run(ensure_topic(broker.bootstrap, topic, 3))
-    out: dict[str, object] = {}
-    for name, argv in (("bare_aiohttp", ()),
-                       ("bare_aiohttp_kafka", ("--bootstrap", broker.bootstrap, "--topic", topic))):
-        port = free_port()
-        bare = procs.python("-m", "tests.bench.bare", "--port", str(port), *argv)
-        try:
-            procs.wait_http(f"http://127.0.0.1:{port}/readyz")
-            out[name] = measure(bare, port, requests, connections)
-        finally:
-            procs.stop(bare)
-    port = free_port()
-    real = receiver(broker, topic, port)
-    try:
-        out["receiver"] = measure(real, port, requests, connections)
-    finally:
-        procs.stop(real)
+    names = ("bare_aiohttp", "bare_aiohttp_kafka", "receiver")
+    runs: dict[str, list[dict[str, object]]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            runs[name].append(_one(broker, topic, name, requests, connections))
+    out: dict[str, object] = {name: _median(r) for name, r in runs.items()}
     rps = {name: float(r["rps"]) for name, r in out.items()}  # type: ignore[index]
     out["ratio_to_bare_kafka"] = round(rps["receiver"] / rps["bare_aiohttp_kafka"], 2)
     out["ratio_to_bare"] = round(rps["receiver"] / rps["bare_aiohttp"], 2)
     out["ratio"] = out["ratio_to_bare"]  # the name `learnstream bench` has printed so far
+    cpu = {name: float(r["server_cpu_us_per_request"]) for name, r in out.items()  # type: ignore[index]
+           if name in names}
+    out["server_cpu_ratio_to_bare_kafka"] = round(cpu["bare_aiohttp_kafka"] / cpu["receiver"], 2)
     out["stalled_unsigned_1mb_bodies"] = stalled_run(broker, topic)
     return out
 
 
 if __name__ == "__main__":
-    procs.alone(run, 50_000)
+    procs.alone(run, 20_000)

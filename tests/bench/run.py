@@ -80,6 +80,11 @@ def table(out: dict[str, Any]) -> str:
                      r["ratio_to_bare_kafka"], "ratio >= 0.85"))
         rows.append(("receiver req/s vs no Kafka", r["receiver"]["rps"],
                      f"bare aiohttp {r['bare_aiohttp']['rps']}", r["ratio_to_bare"], "reported"))
+        rows.append(("receiver CPU us/request (its process)",
+                     r["receiver"]["server_cpu_us_per_request"],
+                     "bare aiohttp + Kafka send "
+                     f"{r['bare_aiohttp_kafka']['server_cpu_us_per_request']}",
+                     r["server_cpu_ratio_to_bare_kafka"], ""))
         rows.append(("receiver p50 / p99 ms", f"{r['receiver']['p50_ms']} / "
                      f"{r['receiver']['p99_ms']}", f"{r['bare_aiohttp']['p50_ms']} / "
                      f"{r['bare_aiohttp']['p99_ms']}", "", ""))
