@@ -20,7 +20,13 @@ import pytest
 from consumer.journeys import journeys
 from tests.conftest import fixture, post
 from tests.support.oracle import expected
-from tests.support.simulated import assert_views, load, post_lanes, rows_of
+from tests.support.simulated import (
+    assert_engagement_terms_folded,
+    assert_views,
+    load,
+    post_lanes,
+    rows_of,
+)
 
 KEY = "test-pseudonym-key-0123456789"
 CPF = "123.456.789-09"  # the simulator gives everyone the same CPFs: this one is hers alone
@@ -178,14 +184,8 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
     assert counts["raw_events"] == len({identity(d) for d in ds if d.event.learner == her}) + 1
     kept = [d for d in ds if d.event.learner != her and identity(d) != uid]
     assert_views(rows_of(store), expected(kept))
-    # The engagement terms taken back and added for the touched learners equal those of
-    # every folded learner day computed at once.
-    store.query("create or replace temp view _all_days as "
-                "select 1 as sign, * from learner_days_folded")
-    terms = ("select * from {} where (dau, events, week_change, month_change) "
-             "<> (0, 0, 0, 0) order by all")
-    assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
-        terms.format("cover_changes('_all_days')"))[1]
+    # The engagement terms taken back and added for the touched learners.
+    assert_engagement_terms_folded(store)
     store.close()
 
 

@@ -21,6 +21,7 @@ from tests.conftest import FIXTURES
 from tests.support.oracle import expected
 from tests.support.simulated import (
     SMALL,
+    assert_engagement_terms_folded,
     assert_views,
     key_paths,
     load,
@@ -140,12 +141,7 @@ def test_views_do_not_depend_on_arrival_order():
             where stored_seq < fold_since() and learner_key is not null
               and action <> 'inactivity_flagged'
             group by all order by all""")[1]
-        store.query("create or replace temp view _all_days as "
-                    "select 1 as sign, * from learner_days_folded")
-        terms = ("select * from {} where (dau, events, week_change, month_change) "
-                 "<> (0, 0, 0, 0) order by all")
-        assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
-            terms.format("cover_changes('_all_days')"))[1]
+        assert_engagement_terms_folded(store)
         if fold_at == 1:
             assert pending == 0 and folded > 0
         elif fold_at == 2500:  # a write that reaches fold_at folds: never that many pending

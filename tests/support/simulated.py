@@ -62,6 +62,17 @@ def rows_of(store: Store) -> Query:
     return lambda sql: store.query(sql)[1]
 
 
+def assert_engagement_terms_folded(store: Store) -> None:
+    """The engagement terms the folds took back and added, learner by learner, equal those
+    of every folded learner day computed at once (sql/state/91 and 92)."""
+    store.query("create or replace temp view _all_days as "
+                "select 1 as sign, * from learner_days_folded")
+    terms = ("select * from {} where (dau, events, week_change, month_change) "
+             "<> (0, 0, 0, 0) order by all")
+    assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
+        terms.format("cover_changes('_all_days')"))[1]
+
+
 async def post_lanes(base: str, ds: Sequence[Delivery], lanes: int = 8) -> list[int]:
     """POST every delivery, signed; several at once, but the copies of one event in order
     on one lane, so the first copy is the first stored, as the oracle assumes."""
