@@ -74,7 +74,7 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
         ("refund_progress_folded", "refund_progress", "commerce_events"),
         ("learner_days_folded", "learner_days", "learning_events"),
         ("engagement_changes_folded", "engagement_changes", "learning_events")]
-    for table, macro, grain, _ in STATES:
+    for table, macro, grain, *_ in STATES:
         # The grain leads the folded table and the rows of the macro merging into it.
         columns = [c for (c,) in con.execute(
             "select column_name from duckdb_columns() where table_name = $1 "

@@ -24,7 +24,7 @@ from datetime import datetime
 import duckdb
 
 from consumer.sources.personal import CPF, keyed
-from consumer.store.state import EXTRA, SINCE, STATES, State
+from consumer.store.state import EXTRA, SINCE, STATES
 
 # The identities a learning row names, as typed strings (personal.py).
 LEARNING_IDS = """[case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key,
@@ -177,22 +177,15 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
     return removed
 
 
-# The rows of a state an erasure can change, per scope, as a filter on its folded table and
-# on the table it folds (its key columns are named alike in both).
+# The rows of a state an erasure can change, per scope (`-- erased by:` in its file), as a
+# filter on its folded table and on the table it folds (its key columns are named alike in
+# both). The engagement terms (`terms`) are taken back and added by _reengage instead.
 SCOPES = {"learners": "learner_key in (select learner_key from _touched)",
           "lessons": "(course_key, lesson_key) in (select course_key, lesson_key "
                      "from _touched where course_key is not null)",
           "invoices": "invoice_id in (select invoice_id from _touched_invoices)"}
 
 
-def _scope(state: State) -> str:
-    """Learner states follow the learners, the catalogue the lessons, invoices the invoices;
-    the sums of every learner's engagement terms are taken back and added (_reengage)."""
-    if state.folds == "commerce_events":
-        return "invoices"
-    if state.table == "engagement_changes_folded":
-        return "sums"
-    return "lessons" if state.table == "lesson_catalogue_folded" else "learners"
 # What each scope's macros read of the table they fold, where not every column. The lesson
 # catalogue reads few columns of many rows (1,000 people name nearly every lesson): copying
 # all of them took 11 s at 10M.
@@ -208,14 +201,14 @@ def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> 
     touched rows alone and by empty folded tables, the macros fold just those rows (a whole
     refold takes 9 s at 10M)."""
     (db,) = con.execute("select current_database()").fetchone() or ("",)
-    scoped = [s for s in STATES if _scope(s) in SCOPES]
+    scoped = [s for s in STATES if s.erased_by in SCOPES]
     con.execute(f"create temp table _days_before as select * from learner_days_folded "
                 f"where {SCOPES['learners']}")
     for state in scoped:
         removed[state.table] = _count(con, f"delete from {state.table} "
-                                           f"where {SCOPES[_scope(state)]}")
+                                           f"where {SCOPES[state.erased_by]}")
     for scope, where in SCOPES.items():
-        staged = [s for s in STATES if _scope(s) == scope]  # file order: course_state last
+        staged = [s for s in STATES if s.erased_by == scope]  # file order: course_state last
         source = staged[0].folds
         # Only the rows folded before (stored_seq under the mark): the others stay pending,
         # merged at read time like everyone's.

@@ -27,6 +27,7 @@ FOLD_AT = 100_000  # pending rows that trigger a fold: 0.6-0.7 s per fold at 10M
 
 GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
 FOLDS = re.compile(r"^-- folds: (\w+)$", re.MULTILINE)
+ERASED = re.compile(r"^-- erased by: (\w+)$", re.MULTILINE)
 # The tables whose rows are numbered and folded, and where each one's pending rows start.
 SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
 EVERYTHING = -2**63  # a `since` before every row: refold from scratch
@@ -39,6 +40,9 @@ class State(NamedTuple):
     macro: str  # merges the pending rows into it: `<macro>(since)`
     key: tuple[str, ...]  # its grain
     folds: str  # the table whose rows it folds (`-- folds:`, learning_events by default)
+    # Which of its rows an erasure refolds (`-- erased by:`, consumer/store/erase.py SCOPES):
+    # by default the touched learners' rows, or invoices' for a state of commerce rows.
+    erased_by: str
 
 
 def states() -> list[State]:
@@ -47,10 +51,12 @@ def states() -> list[State]:
     for path, text in schema_files():
         if path.startswith("state/") and (grain := GRAIN.search(text)):
             name = path.split("/")[1][3:-4]
-            folds = FOLDS.search(text)
+            folds = m.group(1) if (m := FOLDS.search(text)) else "learning_events"
+            erased = ERASED.search(text)
             found.append(State(f"{name}_folded", name,
-                               tuple(c.strip() for c in grain.group(1).split(",")),
-                               folds.group(1) if folds else "learning_events"))
+                               tuple(c.strip() for c in grain.group(1).split(",")), folds,
+                               erased.group(1) if erased else
+                               "invoices" if folds == "commerce_events" else "learners"))
     return found
 
 

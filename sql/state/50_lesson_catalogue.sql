@@ -1,7 +1,9 @@
 -- grain: course_key, lesson_key
+-- erased by: lessons
 -- One current state: lesson_catalogue_folded (as of the last fold), the macro
--- lesson_catalogue(since) that merges the events not folded yet into it. The grain above (the
--- key columns) is read by consumer/store/state.py, which folds and refolds every state alike.
+-- lesson_catalogue(since) that merges the events not folded yet into it. The lines above (the
+-- key columns, and which rows an erasure refolds: the touched lessons') are read by
+-- consumer/store/state.py, which folds and refolds every state alike.
 -- Per course and lesson, as of the last fold (see lesson_catalogue): the latest name and
 -- module sent, each with the event_order it came from. One row per known lesson.
 create table if not exists lesson_catalogue_folded (

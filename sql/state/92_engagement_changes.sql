@@ -1,4 +1,5 @@
 -- grain: course_key, day
+-- erased by: terms
 -- One current state: engagement_changes_folded (as of the last fold) and the macro
 -- engagement_changes(since) that adds the changes of the events not folded yet; the views
 -- engagement_daily and engagement_daily_all read it (running sums per day). The grain above
