@@ -53,6 +53,7 @@ def test_rows_put_in_by_sql_cost_one_failed_batch_never_a_double(tmp_path):
     """A raw row added behind the Store's back is unknown to its prefilter: the primary key
     refuses the batch, the rollback reads the prefilter again, and the retry dedupes it."""
     store = Store(tmp_path / "db.duckdb")
+    assert store._seen.nbytes == 0  # read when first needed: read now, before the row
     store.query("insert into raw_events values ('eduzz:9', 'eduzz', 'x', now(), null, "
                 "'{\"id\": 9}', 0, 99)")
     b = batch_of((raw("eduzz:9", 0), [learn("eduzz:9", 0, "course_seen")]),

@@ -1,15 +1,16 @@
 """Which event_uids may be stored already: a prefilter in front of the primary key.
 
 Looking every event_uid of a batch up in raw_events' primary key cost 12-18 µs per message
-(a statement of 1,000 placeholders per 1,000 keys, parsed and planned each time), the largest
-single share of the consumer's work; most messages are new events, whose lookup finds
-nothing. So the store keeps DuckDB's 64-bit `hash()` of every stored event_uid, loaded at
-start (at 10M events 0.4 s to read, 0.3 s to sort; 8 bytes per stored event: 80 MB), and
-looks up only the event_uids whose hash is there. A hash only says "maybe": every hit is
-confirmed in the primary key (consumer/store/dedupe.py), which also stays as the final
-guard of exactly-once. What must never happen is a stored event_uid missing here, so a
-hash is added as its row is appended, before the commit: a rolled-back batch leaves extra
-hashes, which only cost a confirmation. README "Guarantees" and "Performance".
+(a statement of 1,000 placeholders per 1,000 keys, parsed and planned each time), the
+largest single share of the consumer's work; most messages are new events, whose lookup
+finds nothing. So the store keeps DuckDB's 64-bit `hash()` of every stored event_uid, loaded
+before its first write (at 10M events 0.4 s to read, 0.3 s to sort; 8 bytes per stored
+event: 80 MB), and looks up only the event_uids whose hash is there. A hash only says
+"maybe": every hit is confirmed in the primary key (consumer/store/dedupe.py), which also
+stays as the final guard of exactly-once. What must never happen is a stored event_uid
+missing here, so a hash is added as its row is appended, before the commit: a rolled-back
+batch leaves extra hashes, which only cost a confirmation. README "Guarantees" and
+"Performance".
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ MERGE_AT = 200_000  # recent hashes merged into the main array: this many
 
 
 class Seen:
-    """The hashes of every stored event_uid: a large sorted array loaded at start and a small
-    sorted one of those appended since. New hashes are inserted in place, never re-sorted: a
-    batch's insert copies the small array, and every MERGE_AT hashes a merge copies the large
-    one once (80 MB at 10M events, about 40 ms: a fraction of a microsecond per event)."""
+    """The hashes of every stored event_uid: a large sorted array, loaded when the store first
+    writes events, and a small sorted one of those appended since. New hashes are
+    inserted in place, never re-sorted: a batch's insert copies the small array, and
+    every MERGE_AT hashes a merge copies the large one once (80 MB at 10M events, about
+    40 ms: a fraction of a microsecond per event)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._main: Hashes = np.empty(0, np.uint64)
