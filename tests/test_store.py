@@ -55,13 +55,15 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
 STATE_FILES = {f"state/{n}" for n in ("20_lesson_state.sql", "30_module_state.sql",
                                            "40_course_state.sql", "50_lesson_catalogue.sql",
                                            "60_invoice_state.sql", "70_refund_progress.sql",
+                                           "80_mapping_state.sql", "81_purchase_state.sql",
                                            "90_learner_days.sql", "92_engagement_changes.sql")}
 
 
 def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
     assert {f"state/{n}.sql" for n in ("20_lesson_state", "30_module_state", "40_course_state",
                                        "50_lesson_catalogue", "60_invoice_state",
-                                       "70_refund_progress", "90_learner_days",
+                                       "70_refund_progress", "80_mapping_state",
+                                       "81_purchase_state", "90_learner_days",
                                        "92_engagement_changes")} == STATE_FILES
     con = duckdb.connect()
     apply_schema(con)
@@ -72,6 +74,8 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
         ("lesson_catalogue_folded", "lesson_catalogue", "learning_events"),
         ("invoice_state_folded", "invoice_state", "commerce_events"),
         ("refund_progress_folded", "refund_progress", "commerce_events"),
+        ("mapping_state_folded", "mapping_state", "commerce_events"),
+        ("purchase_state_folded", "purchase_state", "commerce_events"),
         ("learner_days_folded", "learner_days", "learning_events"),
         ("engagement_changes_folded", "engagement_changes", "learning_events")]
     for table, macro, grain, *_ in STATES:
