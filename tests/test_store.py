@@ -38,8 +38,9 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
             r"^create (?:table if not exists|or replace view|or replace macro) (\w+)", text,
             re.MULTILINE)
         if path in STATE_FILES:  # one state: its folded table, its macro, maybe its view
+            # or the macro it reads (purchase_state: the sales views read purchase_rows)
             state = name[3:-4]
-            assert creates[:2] == [f"{state}_folded", state], path
+            assert creates[0] == f"{state}_folded" and state in creates[1:3], path
             assert len(creates) <= 3, f"{path}: one state, at most one view of it"
             continue
         assert len(creates) == 1, f"{name} must create exactly one object"

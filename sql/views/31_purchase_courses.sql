@@ -9,7 +9,7 @@ create or replace view purchase_courses as
 with rows as (
     select invoice_id, item, product_id, course_key, buyer_key, mapped, paid_at,
            refund_asked_at, first_activity_at, lessons_completed, course_completed
-    from purchase_state(commerce_fold_since())
+    from purchase_rows(commerce_fold_since())
     where course_key is not null
 ),
 asked as (  -- lessons completed before the refund was asked: folded in refund_progress

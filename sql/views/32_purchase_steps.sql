@@ -17,7 +17,7 @@ rows as (
            s.paid_at,
            purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
                          s.course_completed) as step
-    from purchase_state(commerce_fold_since()) s
+    from purchase_rows(commerce_fold_since()) s
     left join known k using (course_key)
     where s.product_id is not null
 ),

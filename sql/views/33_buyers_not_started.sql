@@ -12,7 +12,7 @@ per_purchase as (
     select any_value(school_key) as school_key, invoice_id, any_value(product_id) as product_id,
            any_value(buyer_key) as buyer_key, any_value(mapped) as mapped,
            any_value(paid_at) as paid_at
-    from purchase_state(commerce_fold_since())
+    from purchase_rows(commerce_fold_since())
     where status = 'paid' and product_id is not null
     group by invoice_id, item
     having count(first_activity_at) = 0

@@ -17,7 +17,7 @@ per_course as (
            s.refunded_at, coalesce(k.lessons, 0) as known,
            case when s.refund_asked_at is null then coalesce(s.lessons_completed, 0)
                 else coalesce(a.lessons, 0) end as done
-    from purchase_state(commerce_fold_since()) s
+    from purchase_rows(commerce_fold_since()) s
     left join known k on k.course_key = s.course_key
     left join asked a
       on a.invoice_id = s.invoice_id and a.buyer_key = s.buyer_key

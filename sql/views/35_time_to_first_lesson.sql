@@ -6,7 +6,7 @@ with per_purchase as (
     select any_value(school_key) as school_key, any_value(product_id) as product_id,
            any_value(mapped) as mapped, any_value(paid_at) as paid_at,
            min(first_activity_at) as first_activity_at
-    from purchase_state(commerce_fold_since())
+    from purchase_rows(commerce_fold_since())
     where product_id is not null
     group by invoice_id, item
 )

@@ -16,7 +16,7 @@ per_purchase as (
            coalesce(bool_or(purchase_step(s.first_activity_at, s.lessons_completed,
                                           coalesce(k.lessons, 0), s.course_completed) = 5),
                     false) as completed
-    from purchase_state(commerce_fold_since()) s
+    from purchase_rows(commerce_fold_since()) s
     left join known k using (course_key)
     where s.product_id is not null and s.amount is not null
     group by s.invoice_id, s.item
