@@ -108,6 +108,17 @@ def refold(con: duckdb.DuckDBPyConnection) -> None:
     fold(con, everything=True)
 
 
+def fill_new(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill the state tables a newer version added to a store that has folded rows (they are
+    created empty on open): each from every row, as `refold` would, the others untouched."""
+    if _one(con, "select count(*) from fold_mark")[0] == 0:
+        return  # nothing folded yet: every row is pending, merged at read time
+    for state in STATES:
+        if _one(con, f"select count(*) from {state.table}")[0] == 0:
+            con.execute(f"insert into {state.table} by name select {EXTRA} "
+                        f"from {state.macro}($1) where unfolded", [EVERYTHING])
+
+
 def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(the next stored_seq to give, rows not folded yet)."""
     last, pending = _one(con, f"""select greatest(

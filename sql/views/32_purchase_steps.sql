@@ -12,25 +12,16 @@ with newest as (
 known as (
     select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
 ),
-rows as (
-    select s.school_key, s.product_id, s.course_key, s.mapped, s.invoice_id, s.item,
-           s.paid_at,
-           purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
-                         s.course_completed) as step
+groups as (  -- one pass: a mapped course's row is its own group
+    select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
+           case when s.mapped then s.course_key end as course_key, s.mapped, s.invoice_id,
+           any_value(s.paid_at) as paid_at,
+           max(purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
+                             s.course_completed)) as step
     from purchase_rows(commerce_fold_since()) s
     left join known k using (course_key)
     where s.product_id is not null
-),
-groups as (
-    select school_key, product_id, course_key, mapped, invoice_id, paid_at, step
-    from rows
-    where mapped
-    union all
-    select any_value(school_key), any_value(product_id), null, false, invoice_id,
-           any_value(paid_at), max(step)
-    from rows
-    where not mapped
-    group by invoice_id, item
+    group by s.invoice_id, s.item, s.mapped, case when s.mapped then s.course_key end
 )
 select school_key, product_id, course_key, mapped, invoice_id, paid_at,
        paid_at + interval 30 day > (select as_of from newest) as in_window, step
