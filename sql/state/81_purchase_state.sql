@@ -1,8 +1,9 @@
 -- grain: invoice_id
 -- folds: commerce_events
--- One current state: purchase_state_folded (as of the last fold) and the macro
--- purchase_state(since) that brings it up to date with the rows not folded yet (commerce rows
--- from `since` on, learning rows from fold_since() on, product_courses now). Read by
+-- One current state: purchase_state_folded (as of the last fold), the macro
+-- purchase_rows(since) that brings it up to date with the rows not folded yet (commerce rows
+-- from `since` on, learning rows from fold_since() on, product_courses now: what the sales
+-- views read), and purchase_state(since), the same with the fold's `unfolded` flag. Read by
 -- consumer/store/state.py, which folds and refolds every state alike, as the lines above
 -- say: an invoice's rows are replaced together (the grain is the invoice, not the row), so a
 -- purchase whose products, seller, buyer or courses changed leaves no row behind.
