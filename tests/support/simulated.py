@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiohttp
@@ -71,6 +71,28 @@ def assert_engagement_terms_folded(store: Store) -> None:
              "<> (0, 0, 0, 0) order by all")
     assert store.query(terms.format("engagement_changes_folded"))[1] == store.query(
         terms.format("cover_changes('_all_days')"))[1]
+
+
+def assert_funnel_days_folded(store: Store) -> None:
+    """The funnel days the folds wrote, pair by pair and in whatever order the events came,
+    equal those computed at once from the rows before fold_mark (sql/state/93): the macro
+    run over those rows alone, with an empty folded table, by temp tables shadowing both."""
+    (db,) = store.query("select current_database()")[1][0]
+    columns = "learner_key, course_key, day, steps, lesson_until, module_until, course_until"
+    folded = store.query(f"select {columns} from funnel_days_folded order by all")[1]
+    store.query(f'create temp table learning_events as from "{db}".main.learning_events '
+                "where stored_seq < fold_since()")
+    store.query(f'create temp table funnel_days_folded as from "{db}".main.funnel_days_folded '
+                "limit 0")
+    try:
+        at_once = store.query(f"select {columns} from funnel_days(-9223372036854775808) "
+                              "order by all")[1]
+    finally:
+        store.query("drop table temp.main.learning_events")
+        store.query("drop table temp.main.funnel_days_folded")
+    assert folded == at_once
+    # Some completions are undone later: the "until" days are not all 'infinity'.
+    assert any(r[4] is not None and r[4] != date.max for r in folded) or not folded
 
 
 async def post_lanes(base: str, ds: Sequence[Delivery], lanes: int = 8) -> list[int]:
