@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -73,26 +73,32 @@ def assert_engagement_terms_folded(store: Store) -> None:
         terms.format("cover_changes('_all_days')"))[1]
 
 
-def assert_funnel_days_folded(store: Store) -> None:
-    """The funnel days the folds wrote, pair by pair and in whatever order the events came,
-    equal those computed at once from the rows before fold_mark (sql/state/93): the macro
-    run over those rows alone, with an empty folded table, by temp tables shadowing both."""
+def assert_folded_as_at_once(store: Store, state: str) -> None:
+    """The rows of `state` (sql/state/93, 94) the folds wrote, pair by pair and in whatever
+    order the events came, equal those computed at once from the rows before fold_mark: its
+    macro run over those rows alone, with an empty folded table, by temp tables shadowing
+    both."""
     (db,) = store.query("select current_database()")[1][0]
-    columns = "learner_key, course_key, day, steps, lesson_until, module_until, course_until"
-    folded = store.query(f"select {columns} from funnel_days_folded order by all")[1]
+    folded = store.query(f"select * from {state}_folded order by all")
     store.query(f'create temp table learning_events as from "{db}".main.learning_events '
                 "where stored_seq < fold_since()")
-    store.query(f'create temp table funnel_days_folded as from "{db}".main.funnel_days_folded '
-                "limit 0")
+    store.query(f'create temp table {state}_folded as from "{db}".main.{state}_folded limit 0')
     try:
-        at_once = store.query(f"select {columns} from funnel_days(-9223372036854775808) "
-                              "order by all")[1]
+        at_once = store.query(f"select {', '.join(folded[0])} "
+                              f"from {state}(-9223372036854775808) order by all")
     finally:
         store.query("drop table temp.main.learning_events")
-        store.query("drop table temp.main.funnel_days_folded")
+        store.query(f"drop table temp.main.{state}_folded")
     assert folded == at_once
-    # Some completions are undone later: the "until" days are not all 'infinity'.
-    assert any(r[4] is not None and r[4] != date.max for r in folded) or not folded
+
+
+def assert_funnel_days_folded(store: Store) -> None:
+    """The folded funnel days and ordered steps equal those computed at once."""
+    for state in ("funnel_days", "ordered_steps"):
+        assert_folded_as_at_once(store, state)
+    # Some completions are undone later inside the run: not every "until" is 'infinity'.
+    assert store.query("select count(*) filter (where lesson_until < 'infinity'::date) > 0 "
+                       "or count(*) = 0 from funnel_days_folded")[1] == [(True,)]
 
 
 async def post_lanes(base: str, ds: Sequence[Delivery], lanes: int = 8) -> list[int]:
