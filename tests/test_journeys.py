@@ -22,7 +22,7 @@ from tests.support.oracle import expected
 from tests.support.simulated import (
     SMALL,
     assert_engagement_terms_folded,
-    assert_funnel_days_folded,
+    assert_dashboard_states_folded,
     assert_views,
     key_paths,
     load,
@@ -143,7 +143,7 @@ def test_views_do_not_depend_on_arrival_order():
               and action <> 'inactivity_flagged'
             group by all order by all""")[1]
         assert_engagement_terms_folded(store)
-        assert_funnel_days_folded(store)
+        assert_dashboard_states_folded(store)
         if fold_at == 1:
             assert pending == 0 and folded > 0
         elif fold_at == 2500:  # a write that reaches fold_at folds: never that many pending
