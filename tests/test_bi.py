@@ -29,7 +29,8 @@ MACRO_CALLS = {
         "purchase_funnel_between(:newest - interval 30 day, :newest + interval 1 day)",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue",
-                 "learner_days", "engagement_changes", "funnel_days", "ordered_steps", "course_labels")},
+                 "learner_days", "engagement_changes", "funnel_days", "ordered_steps",
+                 "course_labels", "learner_weeks")},
     "cover_changes": "cover_changes('learner_days_pending')",
     **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
 }

@@ -21,8 +21,8 @@ from consumer.journeys import journeys
 from tests.conftest import fixture, post
 from tests.support.oracle import expected
 from tests.support.simulated import (
-    assert_engagement_terms_folded,
     assert_dashboard_states_folded,
+    assert_engagement_terms_folded,
     assert_views,
     load,
     post_lanes,

@@ -21,8 +21,8 @@ from tests.conftest import FIXTURES
 from tests.support.oracle import expected
 from tests.support.simulated import (
     SMALL,
-    assert_engagement_terms_folded,
     assert_dashboard_states_folded,
+    assert_engagement_terms_folded,
     assert_views,
     key_paths,
     load,
