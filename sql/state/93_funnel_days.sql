@@ -13,7 +13,8 @@ create table if not exists funnel_days_folded (
     learner_key  varchar not null,
     course_key   varchar not null,
     day          date not null,  -- calendar day in America/Sao_Paulo
-    steps        integer not null,  -- bit_or of 1 enrolled, 2 any other event but inactivity_flagged
+    steps        integer not null,  -- bit_or of 1 enrolled, 2 any other event but
+                                    -- inactivity_flagged, 4 an uncompletion of a named item
     lesson_until date,  -- null: no lesson completed that day; else the latest day on which
                         -- the next uncompletion of one of them falls, 'infinity' if none
     module_until date,  -- the same for module_completed
@@ -27,28 +28,54 @@ create or replace macro funnel_days(since) as table
 -- The folded rows merged with the learning events stored from stored_seq `since` on
 -- (fold_since(): those not folded yet). The steps bits only add (bit_or). A completion's
 -- "until" depends on every completion and uncompletion of its item, which may arrive in any
--- order, so for each learner and course with such an event not folded yet, the until days
--- of all its days are computed again from all their completion and uncompletion events
--- (`redo`; ordered by event_order, the current-state rule of README "What lands in
--- DuckDB"). Merging an event twice changes nothing, so a row folded with events still
--- pending is the same row. `unfolded` marks the rows the pending events changed: a fold
--- writes those back.
-with new as (
-    select learner_key, course_key,
-           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
-           bit_or(case action when 'enrolled' then 1 when 'inactivity_flagged' then 0
-                  else 2 end) as steps,
-           bool_or(case when action in ('lesson_completed', 'lesson_uncompleted')
-                            then lesson_key is not null
-                        when action in ('module_completed', 'module_uncompleted')
-                            then module_key is not null
-                        else action in ('course_completed', 'course_uncompleted')
-                   end) as redo
+-- order. A completion of a learner and course with no uncompletion at all, folded (bit 4 of
+-- a folded day) or pending, stays done ('infinity'), and the other days' until days do not
+-- move. Otherwise (`redo`: an uncompletion pending, or a completion pending where one was
+-- folded) the until days of all its days are computed again from all its completion and
+-- uncompletion events (ordered by event_order, the current-state rule of README "What
+-- lands in DuckDB"). Merging an event twice changes nothing, so a row folded with events
+-- still pending is the same row. `unfolded` marks the rows the pending events changed: a
+-- fold writes those back.
+with marked as (
+    select learner_key, course_key, occurred_at, action,
+           case when action in ('lesson_completed', 'lesson_uncompleted')
+                    then lesson_key is not null
+                when action in ('module_completed', 'module_uncompleted')
+                    then module_key is not null
+                else action in ('course_completed', 'course_uncompleted')
+           end as named  -- a completion or uncompletion of a named item
     from learning_events
     where stored_seq >= since and learner_key is not null and course_key is not null
+),
+new as (
+    select learner_key, course_key,
+           cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
+           bit_or(case when named and action like '%\_uncompleted' escape '\' then 2 | 4
+                       when action = 'enrolled' then 1
+                       when action = 'inactivity_flagged' then 0 else 2 end) as steps,
+           bool_or(named and action like '%\_completed' escape '\') as completes,
+           max('infinity'::date) filter (where named and action = 'lesson_completed')
+               as lesson_until,
+           max('infinity'::date) filter (where named and action = 'module_completed')
+               as module_until,
+           max('infinity'::date) filter (where named and action = 'course_completed')
+               as course_until
+    from marked
     group by all
 ),
-redo as (select distinct learner_key, course_key from new where redo),
+pairs as (
+    select learner_key, course_key, bool_or(steps & 4 = 4) as undoes,
+           bool_or(completes) as completes
+    from new group by all
+),
+redo as (
+    select learner_key, course_key from pairs where undoes
+    union
+    select p.learner_key, p.course_key from pairs p
+    semi join funnel_days_folded f
+      on f.learner_key = p.learner_key and f.course_key = p.course_key and f.steps & 4 = 4
+    where p.completes and not p.undoes
+),
 history as (  -- every completion and uncompletion of a named item of the `redo` pairs
     select e.learner_key, e.course_key,
            cast(timezone('America/Sao_Paulo', e.occurred_at) as date) as day,
@@ -75,11 +102,13 @@ kept as (  -- per day, the latest day a completion of each kind stays done until
     where not undo
     group by all
 ),
-pending as (
+pending as (  -- a day of a redone pair with a completion is in `kept`
     select coalesce(n.learner_key, k.learner_key) as learner_key,
            coalesce(n.course_key, k.course_key) as course_key,
            coalesce(n.day, k.day) as day, n.steps, k.day is not null as kept,
-           k.lesson_until, k.module_until, k.course_until
+           coalesce(k.lesson_until, n.lesson_until) as lesson_until,
+           coalesce(k.module_until, n.module_until) as module_until,
+           coalesce(k.course_until, n.course_until) as course_until
     from new n
     full join kept k
       on n.learner_key = k.learner_key and n.course_key = k.course_key and n.day = k.day
@@ -88,10 +117,13 @@ select coalesce(p.learner_key, f.learner_key) as learner_key,
        coalesce(p.course_key, f.course_key) as course_key,
        coalesce(p.day, f.day) as day,
        coalesce(f.steps, 0) | coalesce(p.steps, 0) as steps,
-       -- a redone pair's every completion day is in `kept`; its other days have none
-       case when p.kept then p.lesson_until else f.lesson_until end as lesson_until,
-       case when p.kept then p.module_until else f.module_until end as module_until,
-       case when p.kept then p.course_until else f.course_until end as course_until,
+       -- recomputed when kept, else the folded day's completions and the new ones
+       case when p.kept then p.lesson_until else greatest(f.lesson_until, p.lesson_until)
+       end as lesson_until,
+       case when p.kept then p.module_until else greatest(f.module_until, p.module_until)
+       end as module_until,
+       case when p.kept then p.course_until else greatest(f.course_until, p.course_until)
+       end as course_until,
        p.learner_key is not null as unfolded
 from funnel_days_folded f
 full join pending p
