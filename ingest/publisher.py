@@ -100,7 +100,9 @@ class Publisher:
         self._healthy = False
         self._partitioner = KeyPartitioner()
         self._partitions: list[int] = []
-        self._open: dict[int, _Batch] = {}  # this turn's batches, by partition
+        self._open: dict[int, _Batch] = {}  # batches being filled, by partition
+        self._queued: set[int] = set()  # partitions with a batch aiokafka has not taken yet
+        self._flush_due = False
         self._sending: set[asyncio.Task[None]] = set()
 
     @property
@@ -177,12 +179,13 @@ class Publisher:
 
     def _add(self, producer: AIOKafkaProducer, key: bytes, value: bytes,
              headers: list[tuple[str, bytes]]) -> asyncio.Future[None] | None:
-        """Add a record to its partition's batch of this turn; the future its ack sets."""
-        if not self._open:  # the first record of this turn: partitions read once per turn
+        """Add a record to its partition's open batch; the future its ack sets."""
+        if not self._flush_due:  # the first record of this turn: partitions read once a turn
             partitions = producer.client.cluster.partitions_for_topic(self._settings.topic)
             if not partitions:
                 return None
             self._partitions = sorted(partitions)
+            self._flush_due = True
             asyncio.get_running_loop().call_soon(self._flush)
         partition = self._partitioner(key, self._partitions, self._partitions)
         batch = self._open.get(partition)
@@ -197,10 +200,11 @@ class Publisher:
         return acked
 
     def _flush(self) -> None:
-        """Hand this turn's batches to aiokafka, one task per partition."""
-        batches, self._open = self._open, {}
-        for partition, batch in batches.items():
-            self._deliver(partition, batch)
+        """Hand this turn's batches to aiokafka, one task per partition; a partition whose
+        previous batch aiokafka has not taken yet keeps collecting into its open batch."""
+        self._flush_due = False
+        for partition in [p for p in self._open if p not in self._queued]:
+            self._deliver(partition, self._open.pop(partition))
 
     def _deliver(self, partition: int, batch: _Batch) -> None:
         task = asyncio.create_task(self._send_batch(partition, batch))
@@ -209,14 +213,26 @@ class Publisher:
 
     async def _send_batch(self, partition: int, batch: _Batch) -> None:
         """Send one batch and settle each of its records' futures: done once the broker
-        acknowledged it, else the error the handler answers 503 (or 413) for."""
+        acknowledged it, else the error the handler answers 503 (or 413) for.
+
+        aiokafka takes a partition's next batch only once the sender took the previous one
+        (one round trip), so one batch per partition waits there at a time: the others of
+        the round trip gather in the open batch, handed over as soon as this one is taken
+        (a waiter per turn instead would all wake at each take: quadratic)."""
         producer = self._producer
         try:
             if producer is None:
                 raise Unavailable("not connected to the broker yet")
+            self._queued.add(partition)
             async with asyncio.timeout(self._settings.publish_timeout):
-                sent = await producer.send_batch(batch.builder, self._settings.topic,
-                                                 partition=partition)
+                try:
+                    sent = await producer.send_batch(batch.builder, self._settings.topic,
+                                                     partition=partition)
+                finally:
+                    self._queued.discard(partition)
+                    following = self._open.pop(partition, None)
+                    if following is not None:
+                        self._deliver(partition, following)
                 await sent
         except BaseException as exc:
             for acked in batch.acked:
@@ -268,7 +284,8 @@ class Publisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         timeout = self._settings.publish_timeout
-        self._flush()  # what this turn collected, then the batches being sent (bounded)
+        self._queued.clear()  # what was collected, then the batches being sent (bounded)
+        self._flush()
         if self._sending:
             await asyncio.wait(self._sending, timeout=timeout)
         producer, self._producer = self._producer, None
