@@ -1,9 +1,8 @@
 """The baseline servers: bare aiohttp that reads the body and answers 200, nothing else; and,
-with `--bootstrap`, the same handler awaiting an aiokafka send before answering, with the
-receiver's producer and its default settings (acks=all): by default aiokafka's own `send`
-per request (`Publisher.publish_alone`), with `--batched` the receiver's batched `publish`.
+with `--bootstrap`, the same handler awaiting the receiver's own Kafka send (its Publisher,
+with the receiver's default producer settings and acks=all) before answering.
 
-    python -m tests.bench.bare --port P [--bootstrap HOST:PORT --topic T [--batched]]
+    python -m tests.bench.bare --port P [--bootstrap HOST:PORT --topic T]
 """
 
 from __future__ import annotations
@@ -28,12 +27,6 @@ async def _ok_after_kafka(request: web.Request) -> web.Response:
     body = await request.read()
     # Keyed per body, so records spread over the partitions as the receiver's per-learner
     # keys do (one key would put every record in one partition's batches).
-    await request.app[PUBLISHER].publish_alone(body[-16:], body, [])
-    return web.Response(text="ok\n")
-
-
-async def _ok_after_batched_kafka(request: web.Request) -> web.Response:
-    body = await request.read()
     await request.app[PUBLISHER].publish(body[-16:], body, [])
     return web.Response(text="ok\n")
 
@@ -45,7 +38,7 @@ async def _ready(request: web.Request) -> web.Response:
     return web.Response(text="ready\n")
 
 
-def app(bootstrap: str | None, topic: str, batched: bool = False) -> web.Application:
+def app(bootstrap: str | None, topic: str) -> web.Application:
     """The bare app; with `bootstrap`, the one that awaits the Kafka ack."""
     application = web.Application()
     if bootstrap is None:
@@ -60,8 +53,7 @@ def app(bootstrap: str | None, topic: str, batched: bool = False) -> web.Applica
             await application[PUBLISHER].stop()
 
         application.cleanup_ctx.append(producer)
-        application.router.add_post("/webhooks/{tail:.*}",
-                                    _ok_after_batched_kafka if batched else _ok_after_kafka)
+        application.router.add_post("/webhooks/{tail:.*}", _ok_after_kafka)
     application.router.add_get("/readyz", _ready)
     return application
 
@@ -71,10 +63,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bootstrap", help="await a Kafka send to this broker per request")
     parser.add_argument("--topic", default="bench-bare")
-    parser.add_argument("--batched", action="store_true",
-                        help="send through the receiver's batched Publisher.publish")
     args = parser.parse_args()
-    web.run_app(app(args.bootstrap, args.topic, args.batched), host="127.0.0.1", port=args.port,
+    web.run_app(app(args.bootstrap, args.topic), host="127.0.0.1", port=args.port,
                 access_log=None, print=None)
 
 
