@@ -83,11 +83,11 @@ class Store(Connection):
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
         return set(self._on(stored_bodies, uids))
 
-    def fold(self) -> None:
+    def fold(self, minimum: int = 1) -> None:
         """Fold the pending learning and commerce rows into the current-state tables, in a
-        transaction."""
+        transaction, if there are at least `minimum` of them."""
         with self._lock:
-            if self._pending:
+            if self._pending >= max(1, minimum):
                 with self.transaction():
                     fold(self._con)
                 self._pending = 0

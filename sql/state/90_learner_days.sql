@@ -59,12 +59,16 @@ create or replace view learner_days_pending as
 -- The learner days that the events not folded yet change, for engagement_changes: of each
 -- learner with such an event (on a course), their days as folded (sign -1) and with those
 -- events added (sign +1), so the cover terms of the first can be taken back and those of
--- the second added. Only from 30 days before the learner's earliest pending day on: a
--- day's terms depend on the day and its next day capped at 30 days, so an earlier day's
--- terms are the same in both and would cancel (live, pending events are of the last days,
--- so this reads a month of each touched learner, not every folded day). An erasure holds a
--- temporary table of this name (the days of the learners it touched, before and after),
--- which DuckDB reads in place of the view.
+-- the second added. Only the folded days within 30 days of one of the learner's pending
+-- days (of any course): a day's terms depend on the day and its next day capped at 30
+-- days, so the terms of every other day are the same in both and cancel, and those of a
+-- pending day, or of a day before one, see every day they depend on. Live, pending events
+-- are of the last days, so this reads a month of each touched learner; late or replayed
+-- events of long ago read the days around them, not the whole history since (at 10M
+-- events, 100k pending events of four years' dates read 0.6M folded days before, and the
+-- window function over them took 1.6 s). An erasure holds a temporary table of this name
+-- (the days of the learners it touched, before and after), which DuckDB reads in place of
+-- the view.
 with pending as (
     select learner_key, course_key,
            cast(timezone('America/Sao_Paulo', occurred_at) as date) as day,
@@ -74,13 +78,25 @@ with pending as (
       and action <> 'inactivity_flagged'
     group by all
 ),
-touched as (
-    select learner_key, min(day) - 30 as since_day from pending group by all
+starts as (  -- a learner's pending days (of any course) more than 60 days after the one
+    -- before start a new span: their 30-day windows do not meet
+    select learner_key, day,
+           coalesce(day - lag(day) over (partition by learner_key order by day) > 60, true)
+               as starts
+    from (select distinct learner_key, day from pending)
 ),
-folded as (
+touched as (  -- per learner, each span of pending days widened by 30 days on both sides
+    select learner_key, min(day) - 30 as since_day, max(day) + 30 as until_day
+    from (select learner_key, day,
+                 sum(starts::int) over (partition by learner_key order by day) as span
+          from starts)
+    group by learner_key, span
+),
+folded as (  -- spans do not overlap: each folded day joins one at most
     select f.learner_key, f.course_key, f.day, f.events
     from learner_days_folded f
-    join touched t on f.learner_key = t.learner_key and f.day >= t.since_day
+    join touched t on f.learner_key = t.learner_key
+     and f.day between t.since_day and t.until_day
     where f.course_key is not null
 )
 select -1 as sign, learner_key, course_key, day, events from folded

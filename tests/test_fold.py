@@ -1,0 +1,91 @@
+"""When and how much the consumer folds (consumer/store/state.py, consumer/snapshot.py): the
+engagement terms stay exact whatever days the pending events fall on, and a snapshot folds
+first, so readers get few pending rows (real DuckDB)."""
+
+from __future__ import annotations
+
+import random
+
+import duckdb
+
+from consumer.snapshot import publish
+from consumer.store import Store
+from tests.support.rows import batch_of, learn, raw
+from tests.support.simulated import assert_engagement_terms_folded
+
+DAY = 24 * 60
+ENGAGEMENT = "select * from engagement_daily order by all"
+
+
+def spread_events(seed: int) -> list[tuple[str, int, str]]:
+    """(learner, minutes after T0, course) of events over two years: some learners active
+    every few days, some in bursts months apart (pending days far from their folded ones),
+    some on two courses the same day."""
+    rng = random.Random(seed)
+    out = []
+    for n in range(12):
+        learner = f"l{n}@x"
+        bursts = [rng.randrange(0, 700) for _ in range(rng.randint(1, 4))]
+        for start in bursts:
+            for _ in range(rng.randint(1, 12)):
+                day = start + rng.choice((0, 0, 1, 3, 7, 8, 29, 30, 31, 45, 61, 62))
+                out.append((learner, day * DAY + rng.randrange(DAY),
+                            rng.choice(("alpaclass:c1", "alpaclass:c2"))))
+    return out
+
+
+def test_engagement_terms_fold_exactly_whatever_days_the_pending_events_fall_on():
+    """Events far apart and close together, in random order and random chunks, folded after
+    every chunk or never: the folded terms equal those of all days at once, and the views
+    read the same as with everything folded at once."""
+    for seed in range(3):
+        events = spread_events(seed)
+        order = list(range(len(events)))
+        random.Random(seed).shuffle(order)
+        answers = []
+        for fold_at in (1, 7, 10**9):
+            store = Store(":memory:", fold_at=fold_at)
+            rng = random.Random(seed + 100)
+            i = 0
+            while i < len(order):
+                chunk = order[i:i + rng.randint(1, 25)]
+                store.write(batch_of(*((raw(f"e{k}", k), [learn(
+                    f"e{k}", k, "lesson_started", events[k][1], lesson="x", learner=events[k][0],
+                    course=events[k][2])]) for k in chunk)), "t")
+                i += len(chunk)
+            answers.append(store.query(ENGAGEMENT)[1])
+            store.fold()
+            assert_engagement_terms_folded(store)
+            answers.append(store.query(ENGAGEMENT)[1])
+            store.close()
+        assert answers[0] and all(a == answers[0] for a in answers), seed
+
+
+def pending(path: object) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.execute("select count(*) from learning_events "
+                          "where stored_seq >= fold_since()").fetchone()
+        return int(row[0]) if row else -1
+
+
+def test_a_snapshot_folds_first_once_enough_rows_are_pending(tmp_path):
+    """Fewer than `fold_first` pending rows stay pending in the snapshot (a fold's cost is
+    mostly fixed); from `fold_first` on they are folded before the copy. The views read the
+    same either way."""
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=10**9)
+    dest = tmp_path / "analytics.duckdb"
+    store.write(batch_of(*((raw(f"e{i}", i), [learn(f"e{i}", i, "lesson_completed", i * 600,
+                                                     lesson=f"l{i % 4}")])
+                           for i in range(10))), "t")
+    publish(store, dest, fold_first=11)
+    assert pending(dest) == 10
+    with duckdb.connect(str(dest), read_only=True) as con:
+        assert con.execute(ENGAGEMENT).fetchall() == store.query(ENGAGEMENT)[1]
+    store.write(batch_of((raw("e10", 10), [learn("e10", 10, "lesson_completed", 6000,
+                                                 lesson="l1")])), "t")
+    publish(store, dest, fold_first=11)
+    assert pending(dest) == 0
+    with duckdb.connect(str(dest), read_only=True) as con:
+        assert con.execute("select count(*) from lesson_state_folded").fetchone() == (4,)
+        assert con.execute(ENGAGEMENT).fetchall() == store.query(ENGAGEMENT)[1]
+    store.close()
