@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
@@ -18,6 +19,8 @@ from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
+
+GC_THRESHOLD = 20_000  # allocations between gen-0 collections (CPython default: 700)
 
 
 async def _publisher_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -88,6 +91,18 @@ def create_app(settings: IngestSettings, shared_metrics: str | None = None) -> w
     return app
 
 
+def _quiet_gc() -> None:
+    """Fewer garbage collections per request: a request allocates some hundreds of objects,
+    so the default gen-0 threshold (700) ran a collection every few requests, each one
+    walking the young objects of every request in flight (4% of the receiver's samples).
+    Its objects die with the request, by reference counting; cycles are still collected,
+    at a bounded cost (a collection per 20,000 allocations). The start-up objects (modules,
+    the app) are moved out of the collector's sight: they live as long as the process."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+
+
 def serve(settings: IngestSettings, reuse_port: bool = False,
           shared_metrics: str | None = None) -> None:
     """Serve until SIGINT/SIGTERM, then stop gracefully. `reuse_port` lets several workers
@@ -96,6 +111,7 @@ def serve(settings: IngestSettings, reuse_port: bool = False,
     # run_app handles SIGINT/SIGTERM: it closes the listener, waits for requests in flight,
     # then runs the cleanup contexts (the producer flush).
     app = create_app(settings, shared_metrics)
+    _quiet_gc()
     web.run_app(app, host=settings.host, port=settings.port,
                 reuse_port=reuse_port or None, print=None,
                 shutdown_timeout=settings.publish_timeout + 5, **server_args(app))

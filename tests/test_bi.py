@@ -22,12 +22,15 @@ MACRO_CALLS = {
     "at_risk": "at_risk(:newest, 7)",
     "engagement": "engagement(:newest)",
     "course_funnel_between": "course_funnel_between(:newest - interval 30 day, :newest)",
+    "course_funnel_days":
+        "course_funnel_days(cast(:newest as date) - 30, cast(:newest as date))",
     "ordered_funnel": "ordered_funnel(14, :newest)",
     "purchase_funnel_between":
         "purchase_funnel_between(:newest - interval 30 day, :newest + interval 1 day)",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue",
-                 "learner_days", "engagement_changes")},
+                 "learner_days", "engagement_changes", "funnel_days", "ordered_steps",
+                 "course_labels", "learner_weeks")},
     "cover_changes": "cover_changes('learner_days_pending')",
     **{m: f"{m}(commerce_fold_since())"
        for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",

@@ -32,7 +32,7 @@ from consumer.readers.dashboard.app import READER, create_app
 from consumer.readers.dashboard.filters import BadParameter, Filters, parse
 from consumer.readers.dashboard.panels import PANELS
 from consumer.readers.dashboard.reader import OVERVIEW, Reader
-from consumer.readers.dashboard.source import SHARED, Source
+from consumer.readers.dashboard.source import Source
 from consumer.settings import DashboardSettings
 from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
@@ -161,34 +161,18 @@ async def test_each_panel_is_computed_once_per_snapshot_and_filter_set(client, s
     assert reader.queries - before == 1
 
 
-def test_the_shared_grouping_is_read_in_place_of_its_view(snapshots):
-    """Source holds learner_active_days in a temporary table of that name: the views built
-    on it read the table (their plans no longer scan learning_events for it) and give the
-    rows they give without it; a course's slice of engagement_daily equals the view's, and
-    alone does not make the table."""
-    views = sorted(SHARED["learner_active_days"])
+def test_a_course_slice_of_a_view_equals_the_view_and_is_read_once(snapshots):
+    """A course's slice of engagement_daily equals the view's rows of that course, and is
+    made once per course."""
     with ReadOnly(snapshots[1]) as plain, ReadOnly(snapshots[1]) as db:
         source = Source(db)
         course = plain.query("select course_key from course_funnel order by learners desc "
                              "limit 1")[1][0][0]
-        for name in views:
-            before = plain.query(f"select * from {name} order by all")[1]
-            assert before, name
-            assert source(f"select * from {source.view(name)} order by all", {})[1] == before
-            plan = str(source(f"explain select * from main.{name}", {})[1])
-            assert plan.count("learning_events") < str(
-                plain.query(f"explain select * from {name}")[1]).count("learning_events"), name
-        assert db.query("select count(*) from duckdb_tables() where temporary and "
-                        "table_name = 'learner_active_days'")[1] == [(1,)]
-    with ReadOnly(snapshots[1]) as plain, ReadOnly(snapshots[1]) as db:
-        source = Source(db)
         sliced = source.view("engagement_daily", course)
         assert source.view("engagement_daily", course) == sliced  # once per course
-        assert source(f"select * from {sliced} order by all", {})[1] == plain.query(
-            "select * from engagement_daily where course_key = $1 order by all", [course])[1]
-        # A slice alone does not hold the grouping: engagement_daily reads the folded terms.
-        assert db.query("select count(*) from duckdb_tables() where temporary and "
-                        "table_name = 'learner_active_days'")[1] == [(0,)]
+        rows = plain.query("select * from engagement_daily where course_key = $1 "
+                           "order by all", [course])[1]
+        assert rows and source(f"select * from {sliced} order by all", {})[1] == rows
 
 
 async def test_a_panel_comes_as_soon_as_it_is_computed(client):

@@ -21,6 +21,7 @@ from consumer.journeys import journeys
 from tests.conftest import fixture, post
 from tests.support.oracle import expected
 from tests.support.simulated import (
+    assert_dashboard_states_folded,
     assert_engagement_terms_folded,
     assert_views,
     load,
@@ -186,6 +187,7 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
     assert_views(rows_of(store), expected(kept))
     # The engagement terms taken back and added for the touched learners.
     assert_engagement_terms_folded(store)
+    assert_dashboard_states_folded(store)
     store.close()
 
 

@@ -21,6 +21,7 @@ from tests.conftest import FIXTURES
 from tests.support.oracle import expected
 from tests.support.simulated import (
     SMALL,
+    assert_dashboard_states_folded,
     assert_engagement_terms_folded,
     assert_views,
     key_paths,
@@ -142,6 +143,7 @@ def test_views_do_not_depend_on_arrival_order():
               and action <> 'inactivity_flagged'
             group by all order by all""")[1]
         assert_engagement_terms_folded(store)
+        assert_dashboard_states_folded(store)
         if fold_at == 1:
             assert pending == 0 and folded > 0
         elif fold_at == 2500:  # a write that reaches fold_at folds: never that many pending

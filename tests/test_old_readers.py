@@ -87,7 +87,9 @@ def relations(snapshot: Path) -> list[str]:
     calls = sorted({a.relation for a in expected(run()) if "(" in a.relation})
     calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
                                              "lesson_catalogue", "learner_days",
-                                             "engagement_changes")]
+                                             "engagement_changes", "funnel_days",
+                                             "ordered_steps", "course_labels",
+                                             "learner_weeks")]
     calls += ["cover_changes('learner_days_pending')"]
     calls += [f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress",
                                                       "mapping_state", "purchase_state",

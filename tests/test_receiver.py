@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from datetime import datetime
 
 import aiohttp
 from aiokafka.partitioner import DefaultPartitioner, murmur2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
@@ -253,3 +256,57 @@ def test_the_partitioner_puts_every_key_where_aiokafka_s_default_does():
         partitions = list(range(1 + len(key) % 12))
         assert ours(key, partitions, partitions) == theirs(key, partitions, partitions)
     assert ours(None, [0, 1, 2], [1]) == 1  # no key: an available partition
+
+
+def _repeats_a_key(text: str) -> bool:
+    """The oracle: the stdlib parser shows each object's pairs before they become a dict."""
+    found = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in items]
+        found.append(len(set(keys)) != len(keys))
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs)
+    return any(found)
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.sampled_from(
+    ["", ":", "a:b", "2024-06-12T12:00:10Z", "\\", '"', "\u00e9:", "\\u003a"]), st.text(max_size=5))
+_keys = st.sampled_from(["id", "a", ":", "x:y", "\u00e9", "event"])
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.lists(
+    st.tuples(_keys, inner), max_size=4).map(lambda p: ("obj", p)), max_leaves=12)
+
+
+def _render(value: object, rng: random.Random) -> str:
+    """JSON text with the pairs as given (a key may repeat), spacing and escapes varied."""
+    if isinstance(value, tuple):
+        return "{" + ",".join(f"{_string(k, rng)}{rng.choice(['', ' '])}:{_render(v, rng)}"
+                              for k, v in value[1]) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v, rng) for v in value) + "]"
+    if isinstance(value, str):
+        return _string(value, rng)
+    return json.dumps(value)
+
+
+def _string(value: str, rng: random.Random) -> str:
+    text = json.dumps(value, ensure_ascii=rng.random() < 0.5)
+    return text.replace(":", "\\u003a") if rng.random() < 0.2 else text  # an escaped colon
+
+
+@given(_values, st.integers(0, 2**32))
+@settings(max_examples=3000, deadline=None)
+def test_a_repeated_key_is_found_in_any_object_with_any_strings(value, seed):
+    """The receiver counts colons to find a key given twice in one object, without the
+    stdlib parser; it must agree with that parser on every body: repeated keys at any depth,
+    colons and escaped colons (`\\u003a`) in keys and values, any spacing."""
+    body = _render(("obj", value[1]) if isinstance(value, tuple) else ("obj", [("v", value)]),
+                   random.Random(seed)).encode()
+    try:
+        message.inspect_body("eduzz", body)
+        refused = False
+    except message.NotJson as exc:
+        assert "twice in one object" in str(exc), exc
+        refused = True
+    assert refused == _repeats_a_key(body.decode())

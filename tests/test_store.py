@@ -57,7 +57,9 @@ STATE_FILES = {f"state/{n}" for n in ("20_lesson_state.sql", "30_module_state.sq
                                            "40_course_state.sql", "50_lesson_catalogue.sql",
                                            "60_invoice_state.sql", "70_refund_progress.sql",
                                            "80_mapping_state.sql", "81_purchase_state.sql",
-                                           "90_learner_days.sql", "92_engagement_changes.sql")}
+                                           "90_learner_days.sql", "92_engagement_changes.sql",
+                                           "93_funnel_days.sql", "94_ordered_steps.sql",
+                                           "95_course_labels.sql", "96_learner_weeks.sql")}
 
 
 def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
@@ -65,7 +67,9 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
                                        "50_lesson_catalogue", "60_invoice_state",
                                        "70_refund_progress", "80_mapping_state",
                                        "81_purchase_state", "90_learner_days",
-                                       "92_engagement_changes")} == STATE_FILES
+                                       "92_engagement_changes", "93_funnel_days",
+                                       "94_ordered_steps", "95_course_labels",
+                                       "96_learner_weeks")} == STATE_FILES
     con = duckdb.connect()
     apply_schema(con)
     assert [(s.table, s.macro, s.folds) for s in STATES] == [
@@ -78,7 +82,11 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
         ("mapping_state_folded", "mapping_state", "commerce_events"),
         ("purchase_state_folded", "purchase_state", "commerce_events"),
         ("learner_days_folded", "learner_days", "learning_events"),
-        ("engagement_changes_folded", "engagement_changes", "learning_events")]
+        ("engagement_changes_folded", "engagement_changes", "learning_events"),
+        ("funnel_days_folded", "funnel_days", "learning_events"),
+        ("ordered_steps_folded", "ordered_steps", "learning_events"),
+        ("course_labels_folded", "course_labels", "learning_events"),
+        ("learner_weeks_folded", "learner_weeks", "learning_events")]
     for table, macro, grain, *_ in STATES:
         # The grain leads the folded table and the rows of the macro merging into it.
         columns = [c for (c,) in con.execute(

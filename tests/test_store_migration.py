@@ -50,7 +50,12 @@ def relations(store: Store) -> list[str]:
                     if "(" in a.relation})
     calls += [f"{m}(fold_since())" for m in ("lesson_state", "module_state", "course_state",
                                              "lesson_catalogue", "learner_days",
-                                             "engagement_changes")]
+                                             "engagement_changes", "funnel_days",
+                                             "ordered_steps", "course_labels",
+                                             "learner_weeks")]
+    # Filled when the old file is opened (sql/state/93-96), not only merged at read time.
+    calls += [f"{s}_folded" for s in ("funnel_days", "ordered_steps", "course_labels",
+                                       "learner_weeks")]
     # Measured at query time: the two stores are asked at different instants.
     return [f"(select * exclude (age_seconds) from {v})" if v == "snapshot_info" else v
             for v in views] + calls

@@ -185,6 +185,7 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
 SCOPES = {"learners": "learner_key in (select learner_key from _touched)",
           "lessons": "(course_key, lesson_key) in (select course_key, lesson_key "
                      "from _touched where course_key is not null)",
+          "courses": "course_key in (select course_key from _touched)",
           "invoices": "invoice_id in (select invoice_id from _touched_invoices)"}
 
 
@@ -192,6 +193,8 @@ SCOPES = {"learners": "learner_key in (select learner_key from _touched)",
 # catalogue reads few columns of many rows (1,000 people name nearly every lesson): copying
 # all of them took 11 s at 10M.
 COLUMNS = {"lessons": "course_key, lesson_key, lesson_name, module_key, occurred_at, "
+                      "kafka_partition, kafka_offset, stored_seq",
+           "courses": "course_key, school_key, course_name, school_name, occurred_at, "
                       "kafka_partition, kafka_offset, stored_seq"}
 
 

@@ -4,48 +4,21 @@ create or replace macro ordered_funnel(window_days, as_of) as table
 -- completed, each step at or after the previous one and within window_days of enrolling.
 -- Event-based (the first time each step happened), unlike course_funnel's current state.
 -- A learner stuck at a step whose window is still open at as_of is in_window, not dropped.
-with ev as not materialized (  -- read twice: filtering twice beats copying it
-    select learner_key, course_key, action, occurred_at
-    from learning_events
-    where learner_key is not null and course_key is not null
-      and occurred_at <= as_of::timestamptz
-),
-first_enrolments as (
-    select learner_key, course_key, min(occurred_at) as t1
-    from ev where action = 'enrolled' group by learner_key, course_key
-),
-enrolments as (  -- numbered: the join below is grouped by id, cheaper than by the two keys
-    select row_number() over () as id, *, hash(learner_key, course_key) as pair,
-           t1 + to_days(window_days::integer) as closes
-    from first_enrolments
-),
--- Each enrolment joined with its learner's events on the course inside its window. Every
--- event that can make a step (a lesson or course completion is itself a start) is active
--- and not an enrolment, so only those are probed. Which steps are reached then needs no
--- lists: a lesson completion in the window is never before the start (it is one), so step 3
--- is the first of them; step 4 is reached when the last course completion in the window is
--- at or after step 3. The join is on one hash of the two keys, much cheaper to probe 10M
--- events with than the two strings; a row of another pair with the same hash is ignored
--- (`same`), so the answer stays exact. That check must stay out of the join's condition,
--- where DuckDB would hash the two strings again.
-windowed as (
-    select id,
-           bool_or(same) as started,
-           min(occurred_at) filter (where same and action = 'lesson_completed') as t3,
-           max(occurred_at) filter (where same and action = 'course_completed') as last_course
-    from (select s.id, e.action, e.occurred_at,
-                 e.learner_key = s.learner_key and e.course_key = s.course_key as same
-          from enrolments s
-          join (select *, hash(learner_key, course_key) as pair from ev
-                where action not in ('enrolled', 'inactivity_flagged')) e
-            on e.pair = s.pair and e.occurred_at between s.t1 and s.closes)
-    group by id
-),
-reached as (  -- every enrolment, also those with no event probed in its window
-    select s.course_key, s.closes > as_of::timestamptz as open,
-           coalesce(w.started, false) as r2, w.t3 is not null as r3,
-           coalesce(w.last_course >= w.t3, false) as r4
-    from enrolments s left join windowed w using (id)
+-- Read from ordered_steps (sql/state/94: per enrolled learner and course, the first time
+-- each step happened in order, folded by the consumer): a step is reached when it happened
+-- no later than the window's close and as_of (both inclusive). A lesson completion is itself
+-- a start, so step 3 needs no separate check of step 2.
+with reached as (
+    select course_key,
+           enrolled_at + to_days(window_days::integer) > as_of::timestamptz as open,
+           coalesce(started_at <= least(enrolled_at + to_days(window_days::integer),
+                                        as_of::timestamptz), false) as r2,
+           coalesce(lesson_at <= least(enrolled_at + to_days(window_days::integer),
+                                       as_of::timestamptz), false) as r3,
+           coalesce(course_at <= least(enrolled_at + to_days(window_days::integer),
+                                       as_of::timestamptz), false) as r4
+    from ordered_steps(fold_since())
+    where enrolled_at <= as_of::timestamptz
 ),
 per_course as (
     select course_key,

@@ -1,11 +1,10 @@
 create or replace view course_names as
--- Its own pass, grouping by course alone (nearly free), so views that need only the name
--- do not pay for `courses`' distinct-learner count.
+-- From the folded course labels (sql/state/95: one row per course and school), so views
+-- that need only the name neither pay for `courses`' distinct-learner count nor read every
+-- event.
 select course_key,
-       arg_max(course_name, event_order(occurred_at, kafka_partition, kafka_offset))
-           filter (where course_name is not null) as course_name
-from learning_events
-where course_key is not null
+       arg_max(course_name, name_order) filter (where course_name is not null) as course_name
+from course_labels(fold_since())
 group by all;
 
 comment on view course_names is

@@ -2,12 +2,9 @@ create or replace view course_schools as
 -- The dashboard's school filter: which school (AlpaClass team, Nutror producer, Toolzz
 -- school) each course was sent under. A course is normally under one school, but nothing in
 -- the webhooks forbids a move, so a course has one row per school it was ever sent with.
-select course_key, school_key,
-       arg_max(school_name, event_order(occurred_at, kafka_partition, kafka_offset))
-           filter (where school_name is not null) as school_name
-from learning_events
-where course_key is not null and school_key is not null
-group by all;
+select course_key, school_key, school_name  -- from the folded labels (sql/state/95)
+from course_labels(fold_since())
+where school_key is not null;
 
 comment on view course_schools is
     'One row per course and school it was sent under, with the latest name sent for the school.';

@@ -1,12 +1,10 @@
 create or replace view learner_active_days as
--- The one grouping of learning_events that engagement_daily, engagement_daily_all,
--- cohort_retention_weekly and stickiness share: each learner's active days per course (an
+-- The grouping of learning_events behind stickiness and the engagement terms
+-- (engagement_daily, engagement_daily_all): each learner's active days per course (an
 -- active event is any but inactivity_flagged). Kept by the consumer as a folded state
 -- (sql/state/90_learner_days.sql): a scan of one row per learner, course and day plus the
--- events not folded yet, where grouping 10M events took 2.7 s. A reader that computes
--- several of those views (the dashboard) still holds its rows in a temporary table of the
--- same name, which DuckDB reads in place of the view (README "Dashboard"). Days are calendar
--- days in the reporting zone America/Sao_Paulo.
+-- events not folded yet, where grouping 10M events took 2.7 s. Days are calendar days in
+-- the reporting zone America/Sao_Paulo.
 select learner_key, course_key, day, events
 from learner_days(fold_since());
 

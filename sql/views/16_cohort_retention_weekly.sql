@@ -1,10 +1,10 @@
 create or replace view cohort_retention_weekly as
 -- Weeks start on Monday, in the reporting zone America/Sao_Paulo (fixed here).
--- Each learner's active weeks are taken once, first (from their active days); cohorts and
--- counts come from those (a few per learner) rather than from every event.
-with weeks as (  -- from learner_active_days: the grouping of events it shares
-    select distinct learner_key, cast(date_trunc('week', day) as date) as week
-    from learner_active_days
+-- Each learner's active weeks are folded by the consumer (sql/state/96_learner_weeks.sql:
+-- one row per learner and week); cohorts and counts come from those (a few per learner)
+-- rather than from every event or active day.
+with weeks as (
+    select learner_key, week from learner_weeks(fold_since())
 ),
 cohorts as (
     select learner_key, min(week) as cohort_week from weeks group by all

@@ -6,7 +6,7 @@ with newest as (
     select max(occurred_at) as newest from learning_events
 )
 select d.learner_key, count(distinct d.day) as active_days_30d
-from learner_active_days d  -- the grouping of events it shares with engagement and retention
+from learner_active_days d  -- the folded grouping of events it shares with engagement
 cross join newest n
 where d.day > cast(timezone('America/Sao_Paulo', n.newest) as date) - 30
 group by all;

@@ -46,14 +46,6 @@ def missing_message(path: Path) -> str:
             "dashboard with --snapshot PATH. This page reloads itself when one appears.")
 
 
-# A view several others are computed from (sql/views/09_learner_active_days.sql), and the
-# views that read it. Before the first of those is read, its rows are held in a temporary
-# table of its own name, which DuckDB reads in place of the view in every view that names
-# it: at 10M events its 3.4M folded rows (0.3 s) are merged with the pending events once,
-# not twice. (engagement_daily and engagement_daily_all read the folded engagement terms.)
-SHARED = {"learner_active_days": frozenset({"cohort_retention_weekly", "stickiness"})}
-
-
 class Source:
     """The panels' Query over one connection: named-parameter queries, and views copied
     once into temporary tables (they live with the connection, so with its snapshot)."""
@@ -62,7 +54,6 @@ class Source:
         self._db = db
         self._copied: set[str] = set()
         self._calls: dict[tuple[Any, ...], str] = {}
-        self._shared: set[str] = set()  # SHARED views held, or found missing (old files)
 
     def __call__(self, sql: str, params: dict[str, Any], /) -> tuple[list[str], Rows]:
         return self._db.query(sql, params)
@@ -71,10 +62,8 @@ class Source:
         if not re.fullmatch(r"[a-z_]+", name):  # a view's name from panels.py, never input
             raise ValueError(f"not a view name: {name!r}")
         if course is not None and name not in self._copied:
-            # One course's rows: from the shared grouping if it is held, else DuckDB pushes
-            # `course_key = ...` into the view's scan of the events (0.3-0.5 s at 10M
-            # events, where holding the grouping first takes 3 s, and copying
-            # engagement_daily whole 4 s).
+            # One course's rows: DuckDB pushes `course_key = ...` into the view's scan (a
+            # course's engagement terms), where copying a view whole first costs more.
             key = ("view", name, course)
             if key not in self._calls:
                 table = f"_call_{len(self._calls)}"
@@ -83,20 +72,9 @@ class Source:
                 self._calls[key] = table
             return self._calls[key]
         if name not in self._copied:
-            self._share(name)
             self._db.query(f"create temp table _copy_{name} as select * from {name}")
             self._copied.add(name)
         return f"_copy_{name}"
-
-    def _share(self, name: str) -> None:
-        for base, readers in SHARED.items():
-            if name in readers and base not in self._shared:
-                self._shared.add(base)
-                # A snapshot of older code has no such view (its views read the events).
-                if self._db.query("select count(*) from duckdb_views() where view_name = $1 "
-                                  "and schema_name = 'main' and not temporary",
-                                  [base])[1][0][0]:
-                    self._db.query(f"create temp table {base} as select * from main.{base}")
 
     def call(self, macro: str, *args: Any) -> str:
         if not re.fullmatch(r"[a-z_]+", macro):

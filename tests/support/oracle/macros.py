@@ -7,6 +7,8 @@ macro's comment), for a few parameter choices.
 - engagement(as_of): per course with activity in the 30 days ending on as_of's day, the dau,
   wau and mau of that day, counting events up to as_of.
 - course_funnel_between(from_ts, to_ts): course_funnel over the events of [from_ts, to_ts).
+- course_funnel_days(first_day, last_day): the same over the events of those calendar days
+  (America/Sao_Paulo), both included.
 - ordered_funnel(window_days, as_of): enrolled, then started, then a lesson completed, then
   the course completed, each at or after the previous step and no later than window_days
   after the first enrolment (both ends inclusive); first occurrences, events up to as_of;
@@ -16,7 +18,7 @@ macro's comment), for a few parameter choices.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from consumer.journeys.events import END, START
 from tests.support.oracle.current import pairs, rate
@@ -73,6 +75,14 @@ def course_funnel_between(rows: Sequence[Row], start: datetime, stop: datetime) 
                    "completed_module", "completed_course"), out)
 
 
+def course_funnel_days(rows: Sequence[Row], first: date, last: date) -> Answer:
+    """course_funnel_days(first, last): the events of those days, as course_funnel_between."""
+    between = course_funnel_between([r for r in rows if first <= day(r.at) <= last],
+                                    datetime.min.replace(tzinfo=UTC),
+                                    datetime.max.replace(tzinfo=UTC))
+    return between._replace(relation=f"course_funnel_days('{first}'::date, '{last}'::date)")
+
+
 def ordered_funnel(rows: Sequence[Row], window_days: int, as_of: datetime) -> Answer:
     """ordered_funnel(window_days, as_of)."""
     per_course: dict[str, list[tuple[list[bool], bool]]] = {}
@@ -118,4 +128,6 @@ def views(rows: Sequence[Row]) -> list[Answer]:
     return [at_risk(rows, MID, 7), at_risk(rows, LATE, 14), engagement(rows, MID),
             engagement(rows, LATE),
             course_funnel_between(rows, START + timedelta(weeks=2), START + timedelta(weeks=6)),
+            course_funnel_days(rows, day(START) + timedelta(days=10), day(MID)),
+            course_funnel_days(rows, day(START), day(END)),
             ordered_funnel(rows, 14, MID), ordered_funnel(rows, 30, LATE)]
