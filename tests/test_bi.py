@@ -32,7 +32,9 @@ MACRO_CALLS = {
                  "learner_days", "engagement_changes", "funnel_days", "ordered_steps",
                  "course_labels", "learner_weeks")},
     "cover_changes": "cover_changes('learner_days_pending')",
-    **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
+    **{m: f"{m}(commerce_fold_since())"
+       for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",
+                 "purchase_rows")},
 }
 
 
@@ -74,10 +76,11 @@ def test_every_view_and_table_macro_through_sqlalchemy_read_only(snapshots):
             rows = con.execute(text(f"select * from {call}"), {"newest": latest}).fetchall()
             if not rows:
                 empty.append(name)
-        # The simulator has no dead letters or conflicting copies, and a published snapshot
-        # has every event folded (no learner days pending); everything else has rows.
+        # The simulator has no dead letters or conflicting copies, a published snapshot
+        # has every event folded (no learner days pending), and this run maps no product
+        # (mapping_state is product_courses as folded); everything else has rows.
         assert set(empty) <= {"conflicting_duplicates", "learner_days_pending",
-                              "cover_changes"}, empty
+                              "cover_changes", "mapping_state"}, empty
         with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only"):
             con.execute(text("delete from raw_events"))
     e.dispose()

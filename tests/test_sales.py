@@ -214,7 +214,8 @@ def test_forget_and_refold_keep_the_folded_sales_state_equal_to_the_oracle(tmp_p
     store.fold()
     state = ("select * from invoice_state_folded order by all",
              # a refold also keeps lessons with no completion before the request: no answer
-             "select * from refund_progress_folded where completed is not null order by all")
+             "select * from refund_progress_folded where completed is not null order by all",
+             "select * from purchase_state_folded order by all")
     after_forget = [store.query(sql)[1] for sql in state]
     with store.transaction():
         store.refold()
@@ -223,10 +224,88 @@ def test_forget_and_refold_keep_the_folded_sales_state_equal_to_the_oracle(tmp_p
     store.close()
 
 
+SCRATCH = -2**63  # a `since` before every row: the state macros compute from scratch
+
+
+def assert_purchase_state_folded(store: Store) -> None:
+    """The folded purchase x course rows (sql/state/81) equal a computation from every row,
+    and so do the rows the views read with nothing pending."""
+    folded = store.query("select * from purchase_state_folded order by all")[1]
+    assert folded
+    scratch = store.query("select * exclude (unfolded) from purchase_state($1) order by all",
+                          [SCRATCH])[1]
+    assert folded == scratch
+    assert store.query("select * exclude (changed) from purchase_rows(commerce_fold_since()) "
+                       "order by all")[1] == scratch
+
+
+@pytest.mark.parametrize("seed", [None, 1, 2])
+def test_the_folded_purchase_state_equals_a_recomputation_in_any_order(seed):
+    """Folded every 700 rows while the events arrive (in order, or shuffled: refunds before
+    payments, lessons before purchases), with half the products mapped, then the rest mapped
+    while rows are pending (`products map` on a running consumer): the views equal the oracle
+    of the full mapping before and after the next fold, and the folded purchase state equals
+    one computed from scratch, as after `rebuild`."""
+    ds = journeys(300, 9, sales=True)
+    order = ds if seed is None else shuffled(ds, seed)
+    full, part = product_mapping(9), partial(9)
+    store = Store(":memory:", fold_at=700)
+    mapped(store, part)
+    load(store, order[:len(order) * 2 // 3], batch_size=499)
+    store.fold()
+    assert_purchase_state_folded(store)
+    assert_views(rows_of(store), sales_answers(expected(order[:len(order) * 2 // 3],
+                                                       mapping=part)))
+    load(store, order[len(order) * 2 // 3:], batch_size=499)
+    mapped(store, [m for m in full if m not in part])
+    answers = sales_answers(expected(ds, mapping=full))
+    assert store.query("select count(*) from mapping_state(0) where unfolded")[1] != [(0,)]
+    assert_views(rows_of(store), answers)  # the new mapping, merged at read time
+    store.fold()
+    assert store.query("select count(*) from mapping_state(0) where unfolded")[1] == [(0,)]
+    assert_purchase_state_folded(store)
+    assert_views(rows_of(store), answers)
+    with store.transaction():
+        store.refold()
+    assert_purchase_state_folded(store)
+    assert_views(rows_of(store), answers)
+    store.close()
+
+
+def test_a_store_from_before_the_purchase_state_fills_it_on_open(tmp_path):
+    """A store made before sql/state/80-81 (main at 5429369: everything folded, no
+    mapping_state or purchase_state table): both are filled from every row when the consumer
+    opens it, and the sales views answer as before."""
+    ds = journeys(120, 9, sales=True)
+    mapping = product_mapping(9)
+    answers = sales_answers(expected(ds, mapping=mapping))
+    path = tmp_path / "learnstream.duckdb"
+    store = Store(path)
+    mapped(store, mapping)
+    load(store, ds)
+    store.close()
+    with duckdb.connect(str(path)) as con:  # as the code before them left it
+        for view in ("purchase_courses", "purchase_steps", "buyers_not_started",
+                     "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion",
+                     "purchase_funnel"):
+            con.execute(f"drop view {view} cascade")
+        con.execute("drop macro table purchase_funnel_between")
+        for table in ("mapping_state_folded", "purchase_state_folded"):
+            con.execute(f"drop table {table}")
+    store = Store(path, fold_at=10**9)
+    assert store.query("select (select count(*) from mapping_state_folded), "
+                       "(select count(*) from mapping_state(0) where unfolded)")[1] == [
+        (len(mapping), 0)]
+    assert_purchase_state_folded(store)
+    assert_views(rows_of(store), answers)
+    store.close()
+
+
 def test_a_store_from_before_the_invoice_state_builds_it(tmp_path):
     """A store made before invoice_state and refund_progress (no commerce stored_seq, no
-    commerce mark, learning state folded): its commerce rows are pending on open, the views
-    merge them at read time, and the next fold builds the folded sales state."""
+    commerce mark, learning state folded): its commerce rows are pending on open, the sales
+    state tables are filled from every row on open (state.fill_new), the views merge the
+    pending rows at read time all the same, and the next fold moves the mark past them."""
     ds = journeys(120, 9, sales=True)
     mapping = product_mapping(9)
     answers = sales_answers(expected(ds, mapping=mapping))
@@ -246,7 +325,9 @@ def test_a_store_from_before_the_invoice_state_builds_it(tmp_path):
                "(select count(*) from invoice_state_folded), "
                "(select count(*) from refund_progress_folded)")
     commerce = store.query("select count(*) from commerce_events")[1][0][0]
-    assert store.query(pending)[1] == [(commerce, 0, 0)]
+    invoices = store.query("select count(distinct invoice_id) from commerce_events "
+                           "where event_type like 'myeduzz.invoice_%'")[1][0][0]
+    assert store.query(pending)[1][0][:2] == (commerce, invoices) and invoices > 0
     assert_views(rows_of(store), answers)
     store.fold()
     assert store.query(pending)[1][0][0] == 0

@@ -152,13 +152,15 @@ def _delete(con: duckdb.DuckDBPyConnection, pattern: str | None) -> dict[str, in
                     select distinct learner_key, course_key, module_key, lesson_key
                     from learning_events
                     where event_uid in (select event_uid from _uids) or {named('learning')}""")
-    # Invoices a removed commerce row named, and those whose refund progress counted a
-    # touched learner's lessons: refolded like the learners.
+    # Invoices a removed commerce row named, and those whose refund progress or purchase
+    # state counted a touched learner's learning: refolded like the learners.
     con.execute(f"""create or replace temp table _touched_invoices as
                     select invoice_id from commerce_events
                     where invoice_id is not null
                       and (event_uid in (select event_uid from _uids) or {named('commerce')})
                     union select invoice_id from refund_progress_folded
+                    where buyer_key in (select learner_key from _touched)
+                    union select invoice_id from purchase_state_folded
                     where buyer_key in (select learner_key from _touched)""")
     removed = {}
     for table, where in (

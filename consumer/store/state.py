@@ -114,6 +114,23 @@ def refold(con: duckdb.DuckDBPyConnection) -> None:
     fold(con, everything=True)
 
 
+def fill_new(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill the state tables a newer version added to a store that has folded rows (they are
+    created empty on open): each from every row, as `refold` would, the others untouched.
+    All are staged before any is written, so each macro sees the new ones empty, as in a
+    refold (refund_progress recomputes an invoice not in invoice_state_folded)."""
+    if _one(con, "select count(*) from fold_mark")[0] == 0:
+        return  # nothing folded yet: every row is pending, merged at read time
+    empty = [s for s in STATES if _one(con, f"select count(*) from {s.table}")[0] == 0]
+    for state in empty:
+        con.execute(f"create or replace temp table _fill_{state.table} as "
+                    f"select * from {state.macro}($1) where unfolded", [EVERYTHING])
+    for state in empty:
+        con.execute(f"insert into {state.table} by name select {EXTRA} "
+                    f"from _fill_{state.table}")
+        con.execute(f"drop table _fill_{state.table}")
+
+
 def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(the next stored_seq to give, rows not folded yet)."""
     last, pending = _one(con, f"""select greatest(

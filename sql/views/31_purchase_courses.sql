@@ -1,91 +1,42 @@
 create or replace view purchase_courses as
--- One row per paid purchase (invoice x product, paid_at set) and course it leads to: the
--- product's mapped courses (product_courses, a row even without activity); for a product
--- without a mapping, every course its buyer has activity on whose platform is one of the
--- seller's platforms (those of the seller's mapped courses; every platform when the seller
--- has none). Learning state comes from course_state, progress when a refund was asked from
--- refund_progress (both folded); the first activity since payment needs the events only for
--- pairs active both before and after the payment.
-with paid as materialized (  -- each read more than once: computed once
-    select * from purchases where paid_at is not null
-),
-seller_platforms as (
-    select distinct school_key, split_part(course_key, ':', 1) as platform
-    from product_courses
-),
-state as materialized (
-    select learner_key, course_key, first_activity_at, last_activity_at, lessons_completed,
-           coalesce(done, false) as done
-    from course_state(fold_since())
-),
-linked as (
-    select p.invoice_id, p.product_id, p.buyer_key, p.paid_at, p.refund_asked_at, p.mapped,
-           m.course_key
-    from paid p join product_courses m using (school_key, product_id)
-    where p.mapped
-    union all
-    select p.invoice_id, p.product_id, p.buyer_key, p.paid_at, p.refund_asked_at, p.mapped,
-           s.course_key
-    from paid p join state s on s.learner_key = p.buyer_key
-    left join seller_platforms sp
-      on sp.school_key = p.school_key and sp.platform = split_part(s.course_key, ':', 1)
-    where not p.mapped
-      and (sp.platform is not null
-           or p.school_key is null
-           or p.school_key not in (select school_key from seller_platforms))
-),
-joined as materialized (
-    select l.*, s.first_activity_at, s.last_activity_at,
-           coalesce(s.lessons_completed, 0) as lessons_completed, coalesce(s.done, false) as done
-    from linked l left join state s on s.learner_key = l.buyer_key and s.course_key = l.course_key
-),
-straddling as (  -- active before and after the payment: the first event since it, exactly
-    -- The semi join on one hash of the pair picks those few pairs' events in one cheap pass
-    -- over learning_events before the exact join (a plain join hashed every event's keys).
-    select j.invoice_id, j.product_id, j.course_key, min(e.occurred_at) as first_after
-    from (select * from joined
-          where first_activity_at < paid_at and last_activity_at >= paid_at) j
-    join (select learner_key, course_key, occurred_at from learning_events
-          where action <> 'inactivity_flagged'
-            and hash(learner_key, course_key) in (
-                select hash(buyer_key, course_key) from joined
-                where first_activity_at < paid_at and last_activity_at >= paid_at)) e
-      on e.learner_key = j.buyer_key and e.course_key = j.course_key
-     and e.occurred_at >= j.paid_at
-    group by all
+-- One row per paid purchase (invoice x product) and course it leads to: the product's mapped
+-- courses (product_courses, a row even without activity); for a product without a mapping,
+-- every course its buyer has activity on whose platform is one of the seller's platforms
+-- (those of the seller's mapped courses; every platform when the seller has none). The
+-- purchase x course rows and the learning since payment are folded (purchase_state); the
+-- course's known lessons (lesson_catalogue) and the progress when a refund was asked
+-- (refund_progress) are read now, since any learner's events move them.
+with rows as (
+    select invoice_id, item, product_id, course_key, buyer_key, mapped, paid_at,
+           refund_asked_at, first_activity_at, lessons_completed, course_completed
+    from purchase_rows(commerce_fold_since())
+    where course_key is not null
 ),
 asked as (  -- lessons completed before the refund was asked: folded in refund_progress
-    select j.invoice_id, j.product_id, j.course_key, count(*) as lessons
-    from joined j
-    join refund_progress(commerce_fold_since()) r
-      on r.invoice_id = j.invoice_id and r.buyer_key = j.buyer_key
-     and r.course_key = j.course_key
-    where j.refund_asked_at is not null and r.completed
+    select invoice_id, buyer_key, course_key, count(*) as lessons
+    from refund_progress(commerce_fold_since())
+    where completed
     group by all
 ),
 known as (
     select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
 ),
 measured as (
-    select j.invoice_id, j.product_id, j.course_key, j.mapped, j.paid_at,
-           case when j.first_activity_at >= j.paid_at then j.first_activity_at
-                else st.first_after end as first_activity_at,
-           j.lessons_completed,
-           coalesce(a.lessons, 0) as lessons_completed_when_asked,
+    select r.invoice_id, r.product_id, r.course_key, r.mapped, r.paid_at,
+           r.first_activity_at, r.lessons_completed,
+           case when r.refund_asked_at is not null then coalesce(a.lessons, 0) else 0 end
+               as lessons_completed_when_asked,
            coalesce(k.lessons, 0) as lessons_known,
-           j.done as course_completed
-    from joined j
-    left join straddling st using (invoice_id, product_id, course_key)
-    left join asked a using (invoice_id, product_id, course_key)
-    left join known k using (course_key)
+           r.course_completed
+    from rows r
+    left join asked a
+      on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
+     and a.course_key = r.course_key
+    left join known k on k.course_key = r.course_key
 )
 select *,
-       -- each step needs the one before, so a funnel over it never grows
-       case when first_activity_at is null then 1
-            when lessons_completed = 0 then 2
-            when 2 * lessons_completed < lessons_known then 3
-            when not course_completed then 4
-            else 5 end as step
+       purchase_step(first_activity_at, lessons_completed, lessons_known, course_completed)
+           as step
 from measured;
 
 comment on view purchase_courses is

@@ -2,23 +2,30 @@ create or replace view purchase_steps as
 -- One row per paid purchase (invoice x product) and funnel group: each mapped course of the
 -- product, or for a product without a mapping one group (course_key null) over the buyer's
 -- courses on the seller's platforms. The furthest step reached in order there, and whether
--- the purchase is still inside the funnel's 30-day window at the newest stored event.
+-- the purchase is still inside the funnel's 30-day window at the newest stored event. From
+-- the folded purchase_state: a mapped course's row is its group, only the fallback rows are
+-- grouped per purchase.
 with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
 ),
-groups as (  -- grouped before the join: by three keys, not every purchase column
-    select invoice_id, product_id, case when mapped then course_key end as course_key,
-           max(step) as step
-    from purchase_courses
-    group by all
+known as (
+    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
+),
+groups as (  -- one pass: a mapped course's row is its own group
+    select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
+           case when s.mapped then s.course_key end as course_key, s.mapped, s.invoice_id,
+           any_value(s.paid_at) as paid_at,
+           max(purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
+                             s.course_completed)) as step
+    from purchase_rows(commerce_fold_since()) s
+    left join known k using (course_key)
+    where s.product_id is not null
+    group by s.invoice_id, s.item, s.mapped, case when s.mapped then s.course_key end
 )
-select p.school_key, p.product_id, g.course_key, p.mapped, p.invoice_id, p.paid_at,
-       p.paid_at + interval 30 day > (select as_of from newest) as in_window,
-       coalesce(g.step, 1) as step
-from purchases p
-left join groups g using (invoice_id, product_id)
-where p.paid_at is not null;
+select school_key, product_id, course_key, mapped, invoice_id, paid_at,
+       paid_at + interval 30 day > (select as_of from newest) as in_window, step
+from groups;
 
 comment on view purchase_steps is
     'Helper of purchase_funnel: one row per paid purchase and funnel group (a mapped course, or the fallback), with the furthest step reached in order.';

@@ -1,22 +1,27 @@
 create or replace view buyers_not_started as
 -- Purchases paid and still paid now (not refunded, not waiting for a refund) whose buyer has
 -- no active learning event since payment on any course the purchase leads to
--- (purchase_courses). Days count to the newest stored event, not to the clock, so a paused
--- feed does not age them; inside the 7-day withdrawal period of CDC Art. 49 the buyer can
--- still cancel, and the producer can still act.
+-- (purchase_state, folded). Days count to the newest stored event, not to the clock, so a
+-- paused feed does not age them; inside the 7-day withdrawal period of CDC Art. 49 the buyer
+-- can still cancel, and the producer can still act.
 with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
+),
+per_purchase as (
+    select any_value(school_key) as school_key, invoice_id, any_value(product_id) as product_id,
+           any_value(buyer_key) as buyer_key, any_value(mapped) as mapped,
+           any_value(paid_at) as paid_at
+    from purchase_rows(commerce_fold_since())
+    where status = 'paid' and product_id is not null
+    group by invoice_id, item
+    having count(first_activity_at) = 0
 )
 select p.school_key, p.invoice_id, p.product_id, p.buyer_key, p.mapped, p.paid_at,
        floor((epoch_us(n.as_of) - epoch_us(p.paid_at)) / 86400e6)::integer as days_since_payment,
        n.as_of < p.paid_at + interval 7 day as in_withdrawal_period
-from purchases p
-cross join newest n
-where p.status = 'paid'
-  and not exists (select 1 from purchase_courses c
-                  where c.invoice_id = p.invoice_id and c.product_id = p.product_id
-                    and c.first_activity_at is not null);
+from per_purchase p
+cross join newest n;
 
 comment on view buyers_not_started is
     'One row per purchase (invoice x product) paid and not refunded now whose buyer has no learning activity on its courses since payment (without a mapping: on the seller''s platforms).';

@@ -3,34 +3,40 @@ create or replace view refunds_by_progress as
 -- known lessons the buyer had completed when the refund was asked (current-state rule over
 -- the events before the first waiting_refund/refunded event), or has completed now when no
 -- refund was asked; the best of the purchase's courses. Refunds are those refunded now.
-with buckets as (  -- per purchase, grouped before the join: its best course now and when asked
-    -- bounds in whole numbers: no float lands on the wrong side of 25%
-    select invoice_id, product_id,
+with asked as (  -- lessons completed before the refund was asked: folded in refund_progress
+    select invoice_id, buyer_key, course_key, count(*) as lessons
+    from refund_progress(commerce_fold_since())
+    where completed
+    group by all
+),
+known as (
+    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
+),
+per_course as (
+    select s.invoice_id, s.item, s.school_key, s.product_id, s.mapped, s.status, s.paid_at,
+           s.refunded_at, coalesce(k.lessons, 0) as known,
+           case when s.refund_asked_at is null then coalesce(s.lessons_completed, 0)
+                else coalesce(a.lessons, 0) end as done
+    from purchase_rows(commerce_fold_since()) s
+    left join known k on k.course_key = s.course_key
+    left join asked a
+      on a.invoice_id = s.invoice_id and a.buyer_key = s.buyer_key
+     and a.course_key = s.course_key
+    where s.product_id is not null
+),
+per_purchase as (  -- the best of its courses; bounds in whole numbers: no float lands on the
+    -- wrong side of 25%
+    select any_value(school_key) as school_key, any_value(product_id) as product_id,
+           any_value(mapped) as mapped, any_value(status) as status,
+           any_value(paid_at) as paid_at, any_value(refunded_at) as refunded_at,
            max(case when done = 0 then 0
                     when 4 * done < known then 1
                     when 2 * done < known then 2
                     when 4 * done < 3 * known then 3
                     when done < known then 4
-                    else 5 end) as bucket_now,
-           max(case when done_asked = 0 then 0
-                    when 4 * done_asked < known then 1
-                    when 2 * done_asked < known then 2
-                    when 4 * done_asked < 3 * known then 3
-                    when done_asked < known then 4
-                    else 5 end) as bucket_asked
-    from (select invoice_id, product_id, lessons_known as known, lessons_completed as done,
-                 lessons_completed_when_asked as done_asked
-          from purchase_courses)
-    group by all
-),
-per_purchase as (
-    select p.school_key, p.product_id, p.mapped, p.invoice_id, p.status, p.paid_at,
-           p.refunded_at,
-           coalesce(case when p.refund_asked_at is not null then b.bucket_asked
-                         else b.bucket_now end, 0) as bucket
-    from purchases p
-    left join buckets b using (invoice_id, product_id)
-    where p.paid_at is not null
+                    else 5 end) as bucket
+    from per_course
+    group by invoice_id, item
 )
 select school_key, product_id, mapped, bucket as bucket_order,
        ['none', '<25%', '25-49%', '50-74%', '75-99%', 'all'][bucket + 1] as progress_bucket,

@@ -2,21 +2,24 @@ create or replace view revenue_per_completion as
 -- Per seller, product, currency and month of payment (calendar month in America/Sao_Paulo):
 -- revenue of the purchases paid that month, minus what of it is refunded now (a refund
 -- counts against its payment's month), over how many of those purchases reached a course
--- completion (purchase_courses.step 5). DECIMAL throughout: the division is done in whole
--- cents, rounded half up, since DuckDB divides decimals as doubles.
-with completed as (  -- grouped before the join: by two keys, not every purchase column
-    select invoice_id, product_id, max(step) = 5 as completed
-    from purchase_courses
-    group by all
+-- completion (purchase_step 5 on one of its courses). DECIMAL throughout: the division is
+-- done in whole cents, rounded half up, since DuckDB divides decimals as doubles.
+with known as (
+    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
 ),
 per_purchase as (
-    select p.school_key, p.product_id, p.currency, p.invoice_id, p.amount,
-           p.status = 'refunded' as refunded,
-           date_trunc('month', timezone('America/Sao_Paulo', p.paid_at))::date as month,
-           coalesce(c.completed, false) as completed
-    from purchases p
-    left join completed c using (invoice_id, product_id)
-    where p.paid_at is not null and p.amount is not null
+    select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
+           any_value(s.currency) as currency, any_value(s.amount) as amount,
+           any_value(s.status) = 'refunded' as refunded,
+           date_trunc('month', timezone('America/Sao_Paulo', any_value(s.paid_at)))::date
+               as month,
+           coalesce(bool_or(purchase_step(s.first_activity_at, s.lessons_completed,
+                                          coalesce(k.lessons, 0), s.course_completed) = 5),
+                    false) as completed
+    from purchase_rows(commerce_fold_since()) s
+    left join known k using (course_key)
+    where s.product_id is not null and s.amount is not null
+    group by s.invoice_id, s.item
 ),
 per_month as (
     select school_key, product_id, currency, month,

@@ -47,7 +47,9 @@ MACROS = {  # sensible parameters, relative to the newest event
                                "getvariable('newest'))",
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
-    **{m: f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress")},
+    **{m: f"{m}(commerce_fold_since())"
+       for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",
+                 "purchase_rows")},
 }
 # FOLD_AT events sampled from the others (new event_uids and offsets, half of them a week
 # later): the most a live store holds between folds.
