@@ -272,18 +272,24 @@ def test_the_folded_purchase_state_equals_a_recomputation_in_any_order(seed):
     store.close()
 
 
-def test_a_store_from_before_the_purchase_state_fills_it_on_open(tmp_path):
-    """A store made before sql/state/80-81 (main at 5429369: everything folded, no
-    mapping_state or purchase_state table): both are filled from every row when the consumer
-    opens it, and the sales views answer as before."""
+def stored_sales_run(tmp_path: Path) -> tuple[Path, list]:
+    """A closed store holding a small mapped sales run, and the oracle's answers for it: the
+    starting point of the tests that turn it into a store an older version left."""
     ds = journeys(120, 9, sales=True)
     mapping = product_mapping(9)
-    answers = sales_answers(expected(ds, mapping=mapping))
     path = tmp_path / "learnstream.duckdb"
     store = Store(path)
     mapped(store, mapping)
     load(store, ds)
     store.close()
+    return path, sales_answers(expected(ds, mapping=mapping))
+
+
+def test_a_store_from_before_the_purchase_state_fills_it_on_open(tmp_path):
+    """A store made before sql/state/80-81 (main at 5429369: everything folded, no
+    mapping_state or purchase_state table): both are filled from every row when the consumer
+    opens it, and the sales views answer as before."""
+    path, answers = stored_sales_run(tmp_path)
     with duckdb.connect(str(path)) as con:  # as the code before them left it
         for view in ("purchase_courses", "purchase_steps", "buyers_not_started",
                      "refunds_by_progress", "time_to_first_lesson", "revenue_per_completion",
@@ -295,7 +301,7 @@ def test_a_store_from_before_the_purchase_state_fills_it_on_open(tmp_path):
     store = Store(path, fold_at=10**9)
     assert store.query("select (select count(*) from mapping_state_folded), "
                        "(select count(*) from mapping_state(0) where unfolded)")[1] == [
-        (len(mapping), 0)]
+        (len(product_mapping(9)), 0)]
     assert_purchase_state_folded(store)
     assert_views(rows_of(store), answers)
     store.close()
@@ -306,14 +312,7 @@ def test_a_store_from_before_the_invoice_state_builds_it(tmp_path):
     commerce mark, learning state folded): its commerce rows are pending on open, the sales
     state tables are filled from every row on open (state.fill_new), the views merge the
     pending rows at read time all the same, and the next fold moves the mark past them."""
-    ds = journeys(120, 9, sales=True)
-    mapping = product_mapping(9)
-    answers = sales_answers(expected(ds, mapping=mapping))
-    path = tmp_path / "learnstream.duckdb"
-    store = Store(path)
-    mapped(store, mapping)
-    load(store, ds)
-    store.close()
+    path, answers = stored_sales_run(tmp_path)
     with duckdb.connect(str(path)) as con:  # as the code before them left it
         con.execute("alter table commerce_events drop column stored_seq")
         con.execute("alter table fold_mark drop column commerce_next_seq")

@@ -2,15 +2,12 @@ create or replace view completion_buckets as
 -- A course's known lessons are those any event has named; a learner's share is the lessons
 -- completed now over that count, in 10% bins named by their lower bound (0, 10, ..., 100).
 -- Every learner of the course has one row in course_state, with the count of lessons
--- completed now; lesson_catalogue has one row per known lesson.
-with known as (
-    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
-)
+-- completed now; course_lessons_known counts the known lessons.
 select s.course_key,
        least(floor(s.lessons_completed / k.lessons * 10) * 10, 100)::integer as bucket,
        count(*) as learners
 from course_state(fold_since()) s
-join known k using (course_key)
+join course_lessons_known k using (course_key)
 group by all;
 
 comment on view completion_buckets is

@@ -12,15 +12,6 @@ with rows as (
     from purchase_rows(commerce_fold_since())
     where course_key is not null
 ),
-asked as (  -- lessons completed before the refund was asked: folded in refund_progress
-    select invoice_id, buyer_key, course_key, count(*) as lessons
-    from refund_progress(commerce_fold_since())
-    where completed
-    group by all
-),
-known as (
-    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
-),
 measured as (
     select r.invoice_id, r.product_id, r.course_key, r.mapped, r.paid_at,
            r.first_activity_at, r.lessons_completed,
@@ -29,10 +20,10 @@ measured as (
            coalesce(k.lessons, 0) as lessons_known,
            r.course_completed
     from rows r
-    left join asked a
+    left join refund_asked_lessons a
       on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
      and a.course_key = r.course_key
-    left join known k on k.course_key = r.course_key
+    left join course_lessons_known k on k.course_key = r.course_key
 )
 select *,
        purchase_step(first_activity_at, lessons_completed, lessons_known, course_completed)

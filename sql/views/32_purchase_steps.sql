@@ -9,9 +9,6 @@ with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
 ),
-known as (
-    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
-),
 groups as (  -- one pass: a mapped course's row is its own group
     select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
            case when s.mapped then s.course_key end as course_key, s.mapped, s.invoice_id,
@@ -19,7 +16,7 @@ groups as (  -- one pass: a mapped course's row is its own group
            max(purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
                              s.course_completed)) as step
     from purchase_rows(commerce_fold_since()) s
-    left join known k using (course_key)
+    left join course_lessons_known k using (course_key)
     where s.product_id is not null
     group by s.invoice_id, s.item, s.mapped, case when s.mapped then s.course_key end
 )

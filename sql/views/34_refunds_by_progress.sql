@@ -3,23 +3,14 @@ create or replace view refunds_by_progress as
 -- known lessons the buyer had completed when the refund was asked (current-state rule over
 -- the events before the first waiting_refund/refunded event), or has completed now when no
 -- refund was asked; the best of the purchase's courses. Refunds are those refunded now.
-with asked as (  -- lessons completed before the refund was asked: folded in refund_progress
-    select invoice_id, buyer_key, course_key, count(*) as lessons
-    from refund_progress(commerce_fold_since())
-    where completed
-    group by all
-),
-known as (
-    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
-),
-per_course as (
+with per_course as (
     select s.invoice_id, s.item, s.school_key, s.product_id, s.mapped, s.status, s.paid_at,
            s.refunded_at, coalesce(k.lessons, 0) as known,
            case when s.refund_asked_at is null then coalesce(s.lessons_completed, 0)
                 else coalesce(a.lessons, 0) end as done
     from purchase_rows(commerce_fold_since()) s
-    left join known k on k.course_key = s.course_key
-    left join asked a
+    left join course_lessons_known k on k.course_key = s.course_key
+    left join refund_asked_lessons a
       on a.invoice_id = s.invoice_id and a.buyer_key = s.buyer_key
      and a.course_key = s.course_key
     where s.product_id is not null

@@ -4,10 +4,7 @@ create or replace view revenue_per_completion as
 -- counts against its payment's month), over how many of those purchases reached a course
 -- completion (purchase_step 5 on one of its courses). DECIMAL throughout: the division is
 -- done in whole cents, rounded half up, since DuckDB divides decimals as doubles.
-with known as (
-    select course_key, count(*) as lessons from lesson_catalogue(fold_since()) group by all
-),
-per_purchase as (
+with per_purchase as (
     select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
            any_value(s.currency) as currency, any_value(s.amount) as amount,
            any_value(s.status) = 'refunded' as refunded,
@@ -17,7 +14,7 @@ per_purchase as (
                                           coalesce(k.lessons, 0), s.course_completed) = 5),
                     false) as completed
     from purchase_rows(commerce_fold_since()) s
-    left join known k using (course_key)
+    left join course_lessons_known k using (course_key)
     where s.product_id is not null and s.amount is not null
     group by s.invoice_id, s.item
 ),
