@@ -14,10 +14,11 @@ letters, delivery batches, and MyEduzz invoices (rows / 10 by default: 1M beside
 learning events) with their products mapped to courses (see INVOICES).
 The current-state tables are then built from all events (`refold`, timed). Each view is
 materialised (`create temp table ... as select *`), best of `--runs`, twice: with every event
-folded (what a snapshot holds) and with FOLD_AT more learning events and FOLD_AT / 10
-commerce events pending (the most a live store holds between folds: the views merge them in
-at read time); then those are folded (timed, the consumer's cost per FOLD_AT events) and
-rolled back, so a kept file is left as it was.
+folded and with FOLD_FIRST more learning events and FOLD_FIRST / 10 commerce events
+pending (readers read the snapshot, which folds first from FOLD_FIRST pending rows on, so
+that is the most a snapshot holds: the views merge them in at read time); then those are
+folded (timed, the cost of the fold before such a snapshot) and rolled back, so a kept file
+is left as it was.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from typing import Any
 
 import duckdb
 
+from consumer.snapshot import FOLD_FIRST
 from consumer.store import apply_schema
-from consumer.store.state import FOLD_AT, fold, refold
+from consumer.store.state import fold, refold
 
 LEARNERS, COURSES, DAYS = 200_000, 300, 91
 SLOW = {"cohort_retention_weekly", "engagement_daily", "engagement", "stickiness"}
@@ -51,8 +53,8 @@ MACROS = {  # sensible parameters, relative to the newest event
        for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",
                  "purchase_rows")},
 }
-# FOLD_AT events sampled from the others (new event_uids and offsets, half of them a week
-# later): the most a live store holds between folds.
+# FOLD_FIRST events sampled from the others (new event_uids and offsets, half of them a
+# week later): the most a snapshot holds unfolded.
 PENDING = """
 insert into learning_events
 select * replace ('pending:' || event_uid as event_uid,
@@ -61,7 +63,7 @@ select * replace ('pending:' || event_uid as event_uid,
                   fold_since() + row_number() over () as stored_seq)
 from learning_events using sample {n} rows (reservoir, 42)
 """
-# And FOLD_AT / 10 commerce events sampled alike (numbered after those): some open a refund
+# And FOLD_FIRST / 10 commerce events sampled alike (numbered after those): some open a refund
 # request, so refund_progress recomputes those invoices from their buyer's events.
 COMMERCE_PENDING = """
 insert into commerce_events
@@ -276,7 +278,7 @@ def timed(con: duckdb.DuckDBPyConnection, names: list[str], runs: int) -> dict[s
 def run(rows: int, runs: int = 3, keep: str | None = None,
         only: set[str] | None = None, invoices: int | None = None) -> dict[str, object]:
     """Generate `rows` events in a fresh file, time every view and macro (or `only` those),
-    folded and with FOLD_AT events pending; the figures."""
+    folded and with FOLD_FIRST events pending; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         path = keep or str(Path(tmp) / "bench.duckdb")
         con = duckdb.connect(path)
@@ -302,8 +304,8 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
                  if only is None or n in only]
         folded = timed(con, names, runs)
         con.execute("begin")
-        con.execute(PENDING.format(n=FOLD_AT))
-        con.execute(COMMERCE_PENDING.format(n=FOLD_AT // 10, after=FOLD_AT))
+        con.execute(PENDING.format(n=FOLD_FIRST))
+        con.execute(COMMERCE_PENDING.format(n=FOLD_FIRST // 10, after=FOLD_FIRST))
         with_pending = timed(con, names, runs)
         started = time.perf_counter()
         fold(con)
@@ -324,7 +326,7 @@ def run(rows: int, runs: int = 3, keep: str | None = None,
             "learner_courses": stats[3], "learner_lessons": stats[4], "invoices": stats[5],
             "commerce_events": stats[6],
             "generate_seconds": round(generated, 1), "refold_seconds": round(refolded, 1),
-            "pending": FOLD_AT, "fold_seconds": round(fold_seconds, 3), "views": timings}
+            "pending": FOLD_FIRST, "fold_seconds": round(fold_seconds, 3), "views": timings}
 
 
 def main() -> None:
