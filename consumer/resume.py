@@ -85,9 +85,11 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._offsets.in_hand:  # no batch may be written between read and seek
             self.generation += 1
             stored = await self._offsets.positions()
+            fresh = [tp for tp in assigned if tp.partition not in stored]
+            if fresh:  # one reset for them all: each waits out a fetch in flight (up to 0.5 s)
+                await self._consumer.seek_to_beginning(*fresh)
             for tp in assigned:
                 if tp.partition not in stored:
-                    await self._consumer.seek_to_beginning(tp)
                     continue
                 next_offset, last = stored[tp.partition]
                 if next_offset > 0 and last:

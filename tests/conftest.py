@@ -34,6 +34,10 @@ TOKEN = "test-toolzz-token"
 # another run on the same machine may hold: none of them reads it (test_metrics and test_cli
 # pass their own free port), so they serve none.
 os.environ["LEARNSTREAM_METRICS_PORT"] = "0"
+# Tansu answers a group's first JoinGroup after half the session timeout (at least 1 s): the
+# default 10 s made every `consume`, `up` and `demo` a test starts wait 5 s before its first
+# batch. The in-process consumers already use 2 s (consumer_settings below).
+os.environ["LEARNSTREAM_SESSION_TIMEOUT_MS"] = "2000"
 
 
 def signed(source: str, body: bytes, secret: str = SECRET,

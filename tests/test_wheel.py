@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import venv
 import zipfile
 from pathlib import Path
@@ -48,16 +49,23 @@ class Installed:
 def installed(tmp_path_factory) -> Installed:
     root = tmp_path_factory.mktemp("wheel")
     wheel = build_wheel(root / "build")
-    venv.create(root / "venv", with_pip=True)
+    # No pip of its own (ensurepip took 3-12 s): this interpreter's pip installs into it
+    # (`--python`), so the venv holds the wheel and its dependencies and nothing else.
+    venv.create(root / "venv", with_pip=False)
     inst = Installed(root, wheel)
     # Not editable, the wheel file itself; pip's cache makes the dependencies quick.
+    # --no-compile: byte-compiling every module of the dependencies (plotly's thousands) was
+    # a third of the install's CPU; what the tests run is compiled when first imported.
     pip = inst.run(
-        inst.python,
+        sys.executable,
         "-m",
         "pip",
+        "--python",
+        inst.python,
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        "--no-compile",
         f"{wheel}[embedded]",
         timeout=900,
     )
