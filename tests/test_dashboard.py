@@ -310,9 +310,12 @@ def test_with_a_token_it_listens_beyond_loopback_and_asks_for_it(snapshots):
 
 @pytest.mark.slow
 def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path):
+    # Snapshots every second, not every 10 s: the page must show the posted events, and
+    # the default interval made this test wait up to 10 s for the next one.
     proc = subprocess.Popen([sys.executable, "-c", "from consumer.cli import main; main()",
                              "demo", "--serve", "--learners", "10", "--data-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "LEARNSTREAM_SNAPSHOT_INTERVAL": "1"})
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("ready: http://127.0.0.1:")

@@ -158,7 +158,7 @@ async def test_forget_while_ingesting_leaves_no_byte_and_views_equal_the_oracle(
 
 
 def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_path):
-    """Straight into DuckDB, state folded every 50 rows: Q's event that also names P (in its
+    """Straight into DuckDB, state folded at every batch: Q's event that also names P (in its
     body) goes with P; Q's folded state must be recomputed without it, and the catalogue of
     the lessons P's events named too. Every view then equals the oracle without those events."""
     import msgspec
@@ -178,7 +178,8 @@ def test_a_learner_named_in_an_erased_event_is_refolded_from_what_is_left(tmp_pa
                   if identity(d) == uid else d for d in ds]
     store = Store(tmp_path / "learnstream.duckdb", fold_at=50)
     use_key(store, KEY)
-    load(store, mentioning, batch_size=200)
+    # Each batch folds (fold_at 50): four folds before the forget, not twelve (~0.3 s each).
+    load(store, mentioning, batch_size=600)
     assert store.query("select count(*) from course_state_folded where learner_key = $1",
                        [other.event.learner.email])[1] != [(0,)]
     counts = control.apply(store, "forget", {"people": [[f"email:{her.email}"]]})
@@ -217,7 +218,7 @@ def test_the_rewritten_file_holds_every_row_under_a_fresh_stores_schema(tmp_path
     from consumer.store import Store
 
     store = Store(tmp_path / "learnstream.duckdb", fold_at=50)
-    load(store, journeys(60, 3), batch_size=100)
+    load(store, journeys(60, 3), batch_size=400)  # each batch folds: folded rows to copy
     tables = [t for (t,) in store.query("select table_name from duckdb_tables() where "
                                         "database_name = current_database()")[1]]
     rows = {t: sorted(map(repr, store.query(f"select * from {t}")[1])) for t in tables}
