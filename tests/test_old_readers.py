@@ -45,9 +45,11 @@ print(json.dumps(out))
 def duckdb1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The python of a venv holding DuckDB 1.x, made once per session."""
     home = tmp_path_factory.mktemp(f"duckdb-{DUCKDB_1}")
-    venv.create(home, with_pip=True)
+    # No pip of its own (ensurepip took 3-12 s): this interpreter's pip installs into it.
+    venv.create(home, with_pip=False)
     python = home / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", f"duckdb=={DUCKDB_1}"],
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                           "-q", f"duckdb=={DUCKDB_1}"],
                           capture_output=True, text=True, timeout=600)
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
