@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from contextlib import suppress
 from typing import Any, NamedTuple
 
 import duckdb
@@ -49,20 +50,24 @@ class State(NamedTuple):
     # Which of its rows an erasure refolds (`-- erased by:`, consumer/store/erase.py SCOPES):
     # by default the touched learners' rows, or invoices' for a state of commerce rows.
     erased_by: str
+    read_by_others: bool  # another state's file calls its macro (course_state: lesson_state)
 
 
 def states() -> list[State]:
     """Every state, in file order."""
     found = []
-    for path, text in schema_files():
-        if path.startswith("state/") and (grain := GRAIN.search(text)):
+    files = [(path, text) for path, text in schema_files() if path.startswith("state/")]
+    for path, text in files:
+        if grain := GRAIN.search(text):
             name = path.split("/")[1][3:-4]
             folds = m.group(1) if (m := FOLDS.search(text)) else "learning_events"
             erased = ERASED.search(text)
             found.append(State(f"{name}_folded", name,
                                tuple(c.strip() for c in grain.group(1).split(",")), folds,
                                erased.group(1) if erased else
-                               "invoices" if folds == "commerce_events" else "learners"))
+                               "invoices" if folds == "commerce_events" else "learners",
+                               any(re.search(rf"\b{name}\(", other)
+                                   for p, other in files if p != path)))
     return found
 
 
@@ -70,21 +75,35 @@ def states() -> list[State]:
 # (in file order) before any table is written.
 STATES = states()
 EXTRA = "columns(lambda c: c not in ('unfolded', 'completion_change'))"  # macro-only columns
+UNCHANGED = {"unfolded": "false", "completion_change": "0"}  # theirs on a row left alone
 
 
-def fold(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
+def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
+         stages: dict[str, list[float]] | None = None) -> None:
     """Merge the rows not folded yet (or, `everything`, all rows) into the state tables and
     move fold_mark past them. Run it inside the caller's transaction: a failure leaves both
-    as they were."""
+    as they were. `stages`, if given, gets [wall, CPU] seconds of each state's staging and
+    writing (tests/bench/fold.py)."""
     started = time.perf_counter()
+    clock = _Clock(stages)
     since = {table: EVERYTHING if everything else _one(con, f"select {expr}")[0]
              for table, expr in SINCE.items()}
     counted = {table: _one(con, f"select count(*), max(stored_seq) from {table} "
                                 "where stored_seq >= $1", [since[table]])
                for table in SINCE}
-    for state in STATES:
-        con.execute(f"create or replace temp table _fold_{state.table} as "
-                    f"select * from {state.macro}($1) where unfolded", [since[state.folds]])
+    shadowed = []
+    try:
+        for state in STATES:
+            con.execute(f"create or replace temp table _fold_{state.table} as "
+                        f"select * from {state.macro}($1) where unfolded", [since[state.folds]])
+            if state.read_by_others and not everything:
+                _shadow(con, state, since[state.folds])
+                shadowed.append(state.macro)
+            clock.lap(f"stage {state.macro}")
+    finally:
+        for macro in shadowed:  # an error in staging propagates, not one of these drops
+            with suppress(duckdb.Error):
+                con.execute(f"drop macro table temp.main.{macro}")
     for state in STATES:
         # `is not distinct from`: a lesson's course_key may be null, and null is a key too.
         match = " and ".join(f"f.{k} is not distinct from n.{k}" for k in state.key)
@@ -92,6 +111,7 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
         con.execute(f"insert into {state.table} by name select {EXTRA} "
                     f"from _fold_{state.table}")
         con.execute(f"drop table _fold_{state.table}")
+        clock.lap(f"write {state.macro}")
     # One sequence numbers both tables: both marks move past the last row folded of either,
     # never back (the first fold of a store made before invoice_state folds its commerce
     # rows, numbered 0, and leaves the learning mark where it was).
@@ -101,6 +121,31 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
                     "(greatest($1, fold_since()), greatest($1, fold_since()))", [last + 1])
     log.info("folded %d learning and %d commerce rows into the current state in %.2f s",
              *(counted[t][0] for t in SINCE), time.perf_counter() - started)
+
+
+def _shadow(con: duckdb.DuckDBPyConnection, state: State, since: int) -> None:
+    """Until dropped, `state`'s macro called with `since` (the later states' macros call it
+    so, most with `where unfolded`: course_state reads lesson_state's changed rows) reads its
+    staged rows instead of merging the pending rows again: a temp macro shadows the one of
+    that name, as erase.py's temp tables shadow tables. The same rows as the macro's: the
+    staged ones, and the folded rows no pending row touched, as they are (a filter on
+    `unfolded` prunes those unread). Not in a refold, where purchase_rows calls course_state
+    with a `since` of its own."""
+    staged = f"_fold_{state.table}"
+    cols = {c for (c,) in con.execute(
+        "select column_name from duckdb_columns() where table_name = $1 "
+        "and database_name = 'temp'",
+        [staged]).fetchall()}
+    unchanged = ", ".join(f"{value} as {c}" for c, value in UNCHANGED.items() if c in cols)
+    match = " and ".join(f"f.{k} is not distinct from n.{k}" for k in state.key)
+    # Another `since` would need the macro itself, which a temp macro of its name hides: fail.
+    guard = f"error('{state.macro} shadowed for {since} only')"
+    con.execute(f"""create or replace temp macro {state.macro}(since) as table
+        select * from {staged} where since = {since} or {guard}
+        union all by name
+        select f.*, {unchanged} from {state.table} f
+        where not exists (select 1 from {staged} n where {match})
+          and (since = {since} or {guard})""")
 
 
 def refold(con: duckdb.DuckDBPyConnection) -> None:
@@ -140,6 +185,21 @@ def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         + (select count(*) from commerce_events where stored_seq >= {SINCE["commerce_events"]})
         """)
     return int(last) + 1, int(pending)
+
+
+class _Clock:
+    """Laps of wall and process CPU seconds into `stages` (summed by name), or nothing."""
+
+    def __init__(self, stages: dict[str, list[float]] | None) -> None:
+        self.stages, self.last = stages, (time.perf_counter(), time.process_time())
+
+    def lap(self, name: str) -> None:
+        if self.stages is not None:
+            now = (time.perf_counter(), time.process_time())
+            lap = self.stages.setdefault(name, [0.0, 0.0])
+            lap[0] += now[0] - self.last[0]
+            lap[1] += now[1] - self.last[1]
+            self.last = now
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
