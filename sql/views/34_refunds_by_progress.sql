@@ -3,18 +3,28 @@ create or replace view refunds_by_progress as
 -- known lessons the buyer had completed when the refund was asked (current-state rule over
 -- the events before the first waiting_refund/refunded event), or has completed now when no
 -- refund was asked; the best of the purchase's courses. Refunds are those refunded now.
-with measured as (
+with rows as (
     select s.invoice_id, s.item, s.school_key, s.product_id, s.mapped, s.status, s.paid_at,
-           s.refunded_at, sole_course(s.mapped, s.school_key, s.product_id) as sole,
-           coalesce(k.lessons, 0) as known,
-           case when s.refund_asked_at is null then coalesce(s.lessons_completed, 0)
-                else coalesce(a.lessons, 0) end as done
+           s.refunded_at, s.refund_asked_at, s.buyer_key, s.course_key, s.lessons_completed,
+           sole_course(s.mapped, s.school_key, s.product_id) as sole,
+           coalesce(k.lessons, 0) as known
     from purchase_rows(commerce_fold_since()) s
     left join course_lessons_known k on k.course_key = s.course_key
-    left join refund_asked_lessons a
-      on a.invoice_id = s.invoice_id and a.buyer_key = s.buyer_key
-     and a.course_key = s.course_key
     where s.product_id is not null
+),
+measured as (  -- the progress when asked is joined to the few rows with a request only
+    select * exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
+           coalesce(lessons_completed, 0) as done
+    from rows
+    where refund_asked_at is null
+    union all
+    select r.* exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
+           coalesce(a.lessons, 0)
+    from rows r
+    left join refund_asked_lessons a
+      on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
+     and a.course_key = r.course_key
+    where r.refund_asked_at is not null
 ),
 per_course as (  -- bounds in whole numbers: no float lands on the wrong side of 25%
     select * exclude (known, done),
