@@ -32,7 +32,10 @@ with asked as materialized (
            n.unfolded and (f.buyer_key is distinct from n.buyer_key
                            or f.refund_asked_at is distinct from n.refund_asked_at) as moved
     from invoice_state(since) n
-    left join invoice_state_folded f using (invoice_id)
+    left join (select invoice_id, buyer_key, refund_asked_at  -- moved needs the unfolded ones
+               from invoice_state_folded
+               where invoice_id in (select invoice_id from commerce_events
+                                    where stored_seq >= since)) f using (invoice_id)
     where n.refund_asked_at is not null and n.buyer_key is not null
 ),
 recomputed as (  -- every lesson the buyer has a completion event on, from all of them

@@ -12,23 +12,25 @@ with rows as (
     from purchase_rows(commerce_fold_since())
     where course_key is not null
 ),
-measured as (
-    select r.invoice_id, r.product_id, r.course_key, r.mapped, r.paid_at,
-           r.first_activity_at, r.lessons_completed,
-           case when r.refund_asked_at is not null then coalesce(a.lessons, 0) else 0 end
-               as lessons_completed_when_asked,
-           coalesce(k.lessons, 0) as lessons_known,
-           r.course_completed
+measured as (  -- the progress when asked is joined to the few rows with a request only
+    select * exclude (refund_asked_at, buyer_key), 0::bigint as lessons_completed_when_asked
+    from rows
+    where refund_asked_at is null
+    union all
+    select r.* exclude (refund_asked_at, buyer_key), coalesce(a.lessons, 0)
     from rows r
     left join refund_asked_lessons a
       on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
      and a.course_key = r.course_key
-    left join course_lessons_known k on k.course_key = r.course_key
+    where r.refund_asked_at is not null
 )
-select *,
-       purchase_step(first_activity_at, lessons_completed, lessons_known, course_completed)
-           as step
-from measured;
+select m.invoice_id, m.product_id, m.course_key, m.mapped, m.paid_at, m.first_activity_at,
+       m.lessons_completed, m.lessons_completed_when_asked,
+       coalesce(k.lessons, 0) as lessons_known, m.course_completed,
+       purchase_step(m.first_activity_at, m.lessons_completed, coalesce(k.lessons, 0),
+                     m.course_completed) as step
+from measured m
+left join course_lessons_known k on k.course_key = m.course_key;
 
 comment on view purchase_courses is
     'Helper of the sales views: one row per paid purchase (invoice x product) and course it leads to (mapped courses, or without a mapping the buyer''s courses on the seller''s platforms), with the learning since payment.';

@@ -9,16 +9,24 @@ with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
 ),
-groups as (  -- one pass: a mapped course's row is its own group
-    select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
-           case when s.mapped then s.course_key end as course_key, s.mapped, s.invoice_id,
-           any_value(s.paid_at) as paid_at,
-           max(purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
-                             s.course_completed)) as step
+rows as (
+    select s.school_key, s.product_id, s.course_key, s.mapped, s.invoice_id, s.item, s.paid_at,
+           purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
+                         s.course_completed) as step
     from purchase_rows(commerce_fold_since()) s
     left join course_lessons_known k using (course_key)
     where s.product_id is not null
-    group by s.invoice_id, s.item, s.mapped, case when s.mapped then s.course_key end
+),
+groups as (  -- a mapped course's row is its own group: only the fallback rows are grouped
+    select school_key, product_id, course_key, mapped, invoice_id, paid_at, step
+    from rows
+    where mapped
+    union all
+    select any_value(school_key), any_value(product_id), null, false, invoice_id,
+           any_value(paid_at), max(step)
+    from rows
+    where not mapped
+    group by invoice_id, item
 )
 select school_key, product_id, course_key, mapped, invoice_id, paid_at,
        paid_at + interval 30 day > (select as_of from newest) as in_window, step

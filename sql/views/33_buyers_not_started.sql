@@ -8,12 +8,21 @@ with newest as (
     select greatest((select max(occurred_at) from learning_events),
                     (select max(occurred_at) from commerce_events)) as as_of
 ),
-per_purchase as (
-    select any_value(school_key) as school_key, invoice_id, any_value(product_id) as product_id,
-           any_value(buyer_key) as buyer_key, any_value(mapped) as mapped,
-           any_value(paid_at) as paid_at
+rows as (
+    select school_key, invoice_id, item, product_id, buyer_key, mapped, paid_at,
+           first_activity_at, sole_course(mapped, school_key, product_id) as sole
     from purchase_rows(commerce_fold_since())
     where status = 'paid' and product_id is not null
+),
+per_purchase as (  -- a purchase with one row is that row; only the others are grouped
+    select school_key, invoice_id, product_id, buyer_key, mapped, paid_at
+    from rows
+    where sole and first_activity_at is null
+    union all
+    select any_value(school_key), invoice_id, any_value(product_id), any_value(buyer_key),
+           any_value(mapped), any_value(paid_at)
+    from rows
+    where not sole
     group by invoice_id, item
     having count(first_activity_at) = 0
 )

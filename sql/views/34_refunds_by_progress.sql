@@ -3,30 +3,48 @@ create or replace view refunds_by_progress as
 -- known lessons the buyer had completed when the refund was asked (current-state rule over
 -- the events before the first waiting_refund/refunded event), or has completed now when no
 -- refund was asked; the best of the purchase's courses. Refunds are those refunded now.
-with per_course as (
+with rows as (
     select s.invoice_id, s.item, s.school_key, s.product_id, s.mapped, s.status, s.paid_at,
-           s.refunded_at, coalesce(k.lessons, 0) as known,
-           case when s.refund_asked_at is null then coalesce(s.lessons_completed, 0)
-                else coalesce(a.lessons, 0) end as done
+           s.refunded_at, s.refund_asked_at, s.buyer_key, s.course_key, s.lessons_completed,
+           sole_course(s.mapped, s.school_key, s.product_id) as sole,
+           coalesce(k.lessons, 0) as known
     from purchase_rows(commerce_fold_since()) s
     left join course_lessons_known k on k.course_key = s.course_key
-    left join refund_asked_lessons a
-      on a.invoice_id = s.invoice_id and a.buyer_key = s.buyer_key
-     and a.course_key = s.course_key
     where s.product_id is not null
 ),
-per_purchase as (  -- the best of its courses; bounds in whole numbers: no float lands on the
-    -- wrong side of 25%
-    select any_value(school_key) as school_key, any_value(product_id) as product_id,
-           any_value(mapped) as mapped, any_value(status) as status,
-           any_value(paid_at) as paid_at, any_value(refunded_at) as refunded_at,
-           max(case when done = 0 then 0
-                    when 4 * done < known then 1
-                    when 2 * done < known then 2
-                    when 4 * done < 3 * known then 3
-                    when done < known then 4
-                    else 5 end) as bucket
+measured as (  -- the progress when asked is joined to the few rows with a request only
+    select * exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
+           coalesce(lessons_completed, 0) as done
+    from rows
+    where refund_asked_at is null
+    union all
+    select r.* exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
+           coalesce(a.lessons, 0)
+    from rows r
+    left join refund_asked_lessons a
+      on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
+     and a.course_key = r.course_key
+    where r.refund_asked_at is not null
+),
+per_course as (  -- bounds in whole numbers: no float lands on the wrong side of 25%
+    select * exclude (known, done),
+           case when done = 0 then 0
+                when 4 * done < known then 1
+                when 2 * done < known then 2
+                when 4 * done < 3 * known then 3
+                when done < known then 4
+                else 5 end as bucket
+    from measured
+),
+per_purchase as (  -- the best of its courses: a purchase with one row is that row
+    select school_key, product_id, mapped, status, paid_at, refunded_at, bucket
     from per_course
+    where sole
+    union all
+    select any_value(school_key), any_value(product_id), any_value(mapped), any_value(status),
+           any_value(paid_at), any_value(refunded_at), max(bucket)
+    from per_course
+    where not sole
     group by invoice_id, item
 )
 select school_key, product_id, mapped, bucket as bucket_order,

@@ -2,12 +2,21 @@ create or replace view time_to_first_lesson as
 -- Per seller and product: how long buyers take from payment to their first learning
 -- activity (any active event on a course the purchase leads to, at or after paid_at), from
 -- the folded purchase_state.
-with per_purchase as (
-    select any_value(school_key) as school_key, any_value(product_id) as product_id,
-           any_value(mapped) as mapped, any_value(paid_at) as paid_at,
-           min(first_activity_at) as first_activity_at
+with rows as (
+    select school_key, product_id, mapped, invoice_id, item, paid_at, first_activity_at,
+           sole_course(mapped, school_key, product_id) as sole
     from purchase_rows(commerce_fold_since())
     where product_id is not null
+),
+per_purchase as (  -- a purchase with one row is that row; only the others are grouped
+    select school_key, product_id, mapped, paid_at, first_activity_at
+    from rows
+    where sole
+    union all
+    select any_value(school_key), any_value(product_id), any_value(mapped),
+           any_value(paid_at), min(first_activity_at)
+    from rows
+    where not sole
     group by invoice_id, item
 )
 -- Days as microseconds apart / 86400e6: subtracting timestamps builds an interval per row,

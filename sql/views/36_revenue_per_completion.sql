@@ -4,19 +4,29 @@ create or replace view revenue_per_completion as
 -- counts against its payment's month), over how many of those purchases reached a course
 -- completion (purchase_step 5 on one of its courses). DECIMAL throughout: the division is
 -- done in whole cents, rounded half up, since DuckDB divides decimals as doubles.
-with per_purchase as (
-    select any_value(s.school_key) as school_key, any_value(s.product_id) as product_id,
-           any_value(s.currency) as currency, any_value(s.amount) as amount,
-           any_value(s.status) = 'refunded' as refunded,
-           date_trunc('month', timezone('America/Sao_Paulo', any_value(s.paid_at)))::date
-               as month,
-           coalesce(bool_or(purchase_step(s.first_activity_at, s.lessons_completed,
-                                          coalesce(k.lessons, 0), s.course_completed) = 5),
-                    false) as completed
+with rows as (
+    select s.invoice_id, s.item, s.school_key, s.product_id, s.currency, s.amount,
+           s.status = 'refunded' as refunded,
+           date_trunc('month', timezone('America/Sao_Paulo', s.paid_at))::date as month,
+           purchase_step(s.first_activity_at, s.lessons_completed, coalesce(k.lessons, 0),
+                         s.course_completed) = 5 as completed,
+           sole_course(s.mapped, s.school_key, s.product_id) as sole
     from purchase_rows(commerce_fold_since()) s
     left join course_lessons_known k using (course_key)
     where s.product_id is not null and s.amount is not null
-    group by s.invoice_id, s.item
+),
+per_purchase as (  -- a purchase with one row is that row; only the others are grouped
+    select school_key, product_id, currency, amount, refunded, month,
+           coalesce(completed, false) as completed
+    from rows
+    where sole
+    union all
+    select any_value(school_key), any_value(product_id), any_value(currency),
+           any_value(amount), any_value(refunded), any_value(month),
+           coalesce(bool_or(completed), false)
+    from rows
+    where not sole
+    group by invoice_id, item
 ),
 per_month as (
     select school_key, product_id, currency, month,
