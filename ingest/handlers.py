@@ -19,6 +19,9 @@ from ingest.signature import eduzz_keys, eduzz_signed, token_matches
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json", "text/json")
+# The answers' one header, built once: aiohttp copies it per response, where `text=` parses
+# and formats a content type and charset each time (a fifth of building the response).
+_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _reject(counts: Counts, source: str, status: int, reason: str,
@@ -74,7 +77,7 @@ class Routes:
         body, signed = read
         inspected, problem = _inspect(source, body)
         if source == "eduzz" and inspected is not None and inspected.event == "ping":
-            return web.Response(text="pong\n")  # Eduzz's activation check, signed or not
+            return web.Response(body=b"pong\n", headers=_TEXT)  # Eduzz's activation check
         refused = _refused(self.counts, request, source, signed)
         if refused is not None:
             return refused
@@ -131,7 +134,7 @@ class Routes:
         finally:  # failures too: a slow or absent broker is what this histogram is for
             self.observe(time.perf_counter() - started)
         self.counts.accepted(source)
-        return web.Response(text="ok\n")
+        return web.Response(body=b"ok\n", headers=_TEXT)
 
     async def healthz(self, request: web.Request) -> web.Response:
         """Alive: the process answers."""
