@@ -26,12 +26,6 @@ from consumer.store.suppression import use_key
 
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0
-# A fetch waits (at most FETCH_WAIT_MS) for this many bytes, so a steady stream arrives in
-# batches of some hundreds, not of the few records one broker round trip brings: every
-# batch is a DuckDB transaction, a group commit and a lag measure, whose cost per event
-# grows as batches shrink. A quiet topic answers after FETCH_WAIT_MS; a backlog at once.
-FETCH_MIN_BYTES = 256 * 1024
-FETCH_WAIT_MS = 50
 
 
 class StoreFailed(RuntimeError):
@@ -94,7 +88,6 @@ class Worker:
             bootstrap_servers=s.bootstrap, group_id=s.group,
             enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
-            fetch_min_bytes=FETCH_MIN_BYTES, fetch_max_wait_ms=FETCH_WAIT_MS,
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(s.session_timeout_ms // 5, 100),
         )
