@@ -30,8 +30,8 @@ _WORDS = [struct.Struct(f"<{n}I") for n in range(17)]
 
 def murmur2(data: bytes) -> int:
     """Kafka's murmur2 of `data`, equal to aiokafka's (and the Java client's) for any bytes:
-    the same key lands in the same partition as with the default partitioner. Half the cost
-    of aiokafka's: the whole words unpacked at once, fewer masks."""
+    the same key lands in the same partition as with the default partitioner. Cheaper than
+    aiokafka's: the whole words unpacked in one call, fewer masks."""
     length = len(data)
     h = 0x9747B28C ^ length
     whole = length & ~3
