@@ -13,7 +13,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ingest import handlers
 from ingest.budget import ByteBudget
 from ingest.counters import Counts
-from ingest.keys import COUNTS, IN_FLIGHT, METRICS, PUBLISHER, SETTINGS, UNVERIFIED
+from ingest.keys import COUNTS, METRICS, PUBLISHER, ROUTES, SETTINGS
 from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
@@ -25,7 +25,7 @@ GC_THRESHOLD = 20_000  # allocations between gen-0 collections (CPython default:
 
 async def _publisher_ctx(app: web.Application) -> AsyncIterator[None]:
     publisher = Publisher(app[SETTINGS])
-    app[PUBLISHER] = publisher
+    app[PUBLISHER] = app[ROUTES].publisher = publisher
     await publisher.start()
     yield
     await publisher.stop()
@@ -77,16 +77,16 @@ def create_app(settings: IngestSettings, shared_metrics: str | None = None) -> w
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = ReceiverMetrics(shared_metrics)
-    app[COUNTS] = Counts(metrics)
-    app[IN_FLIGHT] = [0]
-    app[UNVERIFIED] = ByteBudget(settings.max_unverified_bytes)
+    app[COUNTS] = counts = Counts(metrics)
+    app[ROUTES] = hooks = handlers.Routes(
+        settings, counts, metrics, ByteBudget(settings.max_unverified_bytes))
     app.cleanup_ctx.append(_publisher_ctx)
-    app.router.add_post("/webhooks/eduzz", handlers.eduzz)
-    app.router.add_post("/webhooks/toolzz", handlers.toolzz)
-    app.router.add_post("/webhooks/toolzz/{token}", handlers.toolzz)
-    app.router.add_get("/healthz", handlers.healthz)
-    app.router.add_get("/readyz", handlers.readyz)
-    app.router.add_get("/stats", handlers.stats)
+    app.router.add_post("/webhooks/eduzz", hooks.eduzz)
+    app.router.add_post("/webhooks/toolzz", hooks.toolzz)
+    app.router.add_post("/webhooks/toolzz/{token}", hooks.toolzz)
+    app.router.add_get("/healthz", hooks.healthz)
+    app.router.add_get("/readyz", hooks.readyz)
+    app.router.add_get("/stats", hooks.stats)
     app.router.add_get("/metrics", metrics.handler)
     return app
 

@@ -16,14 +16,12 @@ class ByteBudget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
-        self.peak = 0
 
     def take(self, size: int) -> bool:
         """Reserve `size` bytes; False (nothing reserved) when they do not fit."""
         if self.held + size > self.limit:
             return False
         self.held += size
-        self.peak = max(self.peak, self.held)
         return True
 
     def give(self, size: int) -> None:

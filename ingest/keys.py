@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from ingest.budget import ByteBudget
 from ingest.counters import Counts
+from ingest.handlers import Routes
 from ingest.metrics import ReceiverMetrics
 from ingest.publisher import Publisher
 from ingest.settings import IngestSettings
@@ -12,5 +12,4 @@ SETTINGS = web.AppKey("settings", IngestSettings)
 PUBLISHER = web.AppKey("publisher", Publisher)
 COUNTS = web.AppKey("counts", Counts)
 METRICS = web.AppKey("metrics", ReceiverMetrics)
-IN_FLIGHT = web.AppKey("in_flight", list[int])  # one mutable cell: requests being handled
-UNVERIFIED = web.AppKey("unverified", ByteBudget)
+ROUTES = web.AppKey("routes", Routes)  # the handlers and their state (in flight, budget)

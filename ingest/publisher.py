@@ -23,17 +23,24 @@ PARTITION_CACHE = 65_536
 _M, _MASK = 0x5BD1E995, 0xFFFFFFFF
 
 
+# The little-endian words of a key of up to 64 bytes, unpacked in one call (the receiver's
+# keys are 32 hex digits, the sources' names a few bytes).
+_WORDS = [struct.Struct(f"<{n}I") for n in range(17)]
+
+
 def murmur2(data: bytes) -> int:
     """Kafka's murmur2 of `data`, equal to aiokafka's (and the Java client's) for any bytes:
-    the same key lands in the same partition as with the default partitioner. A third
-    cheaper than aiokafka's: whole words unpacked at once, fewer masks."""
+    the same key lands in the same partition as with the default partitioner. Cheaper than
+    aiokafka's: the whole words unpacked in one call, fewer masks."""
     length = len(data)
     h = 0x9747B28C ^ length
     whole = length & ~3
-    for (k,) in struct.iter_unpack("<I", data[:whole]):
+    count = length >> 2
+    words = _WORDS[count].unpack_from(data) if count < len(_WORDS) else (
+        k for (k,) in struct.iter_unpack("<I", data[:whole]))
+    for k in words:
         k = (k * _M) & _MASK
-        k ^= k >> 24
-        h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+        h = ((h * _M) & _MASK) ^ (((k ^ (k >> 24)) * _M) & _MASK)
     extra = length & 3
     if extra:
         if extra == 3:

@@ -19,6 +19,7 @@ from ingest import message
 from ingest.publisher import KeyPartitioner
 from ingest.publisher import murmur2 as quick
 from ingest.settings import IngestSettings
+from ingest.signature import eduzz_keys, eduzz_signature, eduzz_signed
 from tests.conftest import (
     SECRET,
     TOKEN,
@@ -95,6 +96,22 @@ async def test_forged_missing_and_retired_signatures_get_401_and_nothing_is_publ
         # the new secret after rotation: accepted
         assert (await post(http, url, "eduzz", body))[0] == 200
     assert len(await read_topic(broker.bootstrap, topic, 3, wait=3)) == 2 + 1
+
+
+def test_a_signature_matches_under_any_configured_secret_in_any_case_and_nothing_else():
+    """The check copies OpenSSL's keyed state per request: each secret's state is keyed once
+    and must not carry one body's bytes into the next."""
+    keys = eduzz_keys("old-secret, new-secret")
+    bodies = [b'{"id": 1}', b'{"id": 2}', b""]
+    for body in bodies * 2:  # twice: a copied state must start clean every time
+        for secret in ("old-secret", "new-secret"):
+            sig = eduzz_signature(secret, body)
+            assert eduzz_signed(body, sig, keys)
+            assert eduzz_signed(body, f" {sig.upper()}\t", keys)
+            assert not eduzz_signed(body + b" ", sig, keys)
+            assert not eduzz_signed(body, "\xe9" + sig[1:], keys)  # non-ASCII: refused, no error
+        assert not eduzz_signed(body, eduzz_signature("other", body), keys)
+        assert not eduzz_signed(body, None, keys) and not eduzz_signed(body, "", keys)
 
 
 async def test_toolzz_needs_the_url_token(receiver, broker, topic):

@@ -3,19 +3,26 @@
 A receiver process and a consumer process (`learnstream ingest` / `consume`) on the
 embedded broker; the load generator posts signed, distinct, mixed webhooks. An event is
 queryable once the consumer has committed it (the group commit follows the DuckDB commit).
+With `--baseline REF`, the same passes run on the receiver and consumer of that git ref
+(`git archive`d), interleaved with this tree's for `--rounds` rounds.
+
+    python -m tests.bench.end_to_end [N] [--rounds 1] [--baseline main]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
 from tests.bench import procs
-from tests.bench.consumer import Committed
+from tests.bench.consumer import Committed, checkout
 from tests.bench.receiver import receiver
 
 
@@ -29,16 +36,18 @@ async def _until_committed(bootstrap: str, topic: str, group: str, events: int,
     return time.perf_counter()
 
 
-def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[str, object]:
-    """Full-speed pass (sustained events/s), then a pass at half that rate (p99)."""
-    topic, group = f"bench-e2e-{requests}", f"bench-e2e-{requests}"
+def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
+        root: Path = procs.ROOT, name: str = "") -> dict[str, object]:
+    """Full-speed pass (sustained events/s), then a pass at half that rate (p99), on the
+    receiver and consumer of the code at `root`."""
+    topic = group = f"bench-e2e-{name}{requests}-{free_port()}"
     asyncio.run(ensure_topic(broker.bootstrap, topic, 3))
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        http = receiver(broker, topic, port)
+        http = receiver(broker, topic, port, root=root)
         cons = procs.python("-m", "consumer", "--bootstrap", broker.bootstrap, "--topic", topic,
                             "--group", group, "--data-dir", data, "--session-timeout-ms", "2000",
-                            "--log-level", "WARNING")
+                            "--metrics-port", "0", "--log-level", "WARNING", root=root)
         try:
             procs.load(port, 1000, connections, sources="mixed", seed=90)  # warm-up, joins group
             asyncio.run(_until_committed(broker.bootstrap, topic, group, 1000, cons))
@@ -53,10 +62,12 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
             full = procs.load(port, requests, connections, sources="mixed", seed=91)
             waiter.join()
             # CPU per event of each process over the full-speed pass: what bounds the rate
-            # when they all share the cores.
+            # when they all share the cores. The generator's is its sending only (its
+            # requests are built before its clock starts).
             cpu_us = {name: round((procs.cpu_seconds(pids[name]) - used) / requests * 1e6, 1)
                       for name, used in cpu.items()}
-            cpu_us["generator"] = round(float(full["generator_cpu_s"]) / requests * 1e6, 1)  # type: ignore[arg-type]
+            cpu_us["generator"] = round(float(full["send_cpu_s"]) / requests * 1e6, 1)  # type: ignore[arg-type]
+            cpu_us["all"] = round(sum(cpu_us.values()), 1)
             sustained = requests / (done["at"] - started)
             half_rate = sustained / 2
             half = procs.load(port, max(1000, int(half_rate * 10)), connections,
@@ -74,5 +85,36 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64) -> dict[st
             "seconds": round(done["at"] - started, 2), "peak_rss_both_mb": peak_mb, **rss}
 
 
+def compare(broker: EmbeddedBroker, requests: int, baseline: str,
+            rounds: int = 2) -> dict[str, object]:
+    """This tree and `baseline`, interleaved: each round runs both, ours first on odd
+    rounds and the baseline first on even ones."""
+    base_root = checkout(baseline)
+    out: dict[str, list[dict[str, object]]] = {"ours": [], "baseline": []}
+    for i in range(rounds):
+        order = [("ours", procs.ROOT), ("baseline", base_root)]
+        for name, root in order if i % 2 == 0 else order[::-1]:
+            out[name].append(run(broker, requests, root=root, name=name))
+    ratios = [round(float(o["sustained_events_per_s"]) / float(b["sustained_events_per_s"]), 2)  # type: ignore[arg-type]
+              for o, b in zip(out["ours"], out["baseline"], strict=True)]
+    return {"baseline_ref": baseline, "rounds": out, "ratio_to_baseline_rounds": ratios}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("requests", type=int, nargs="?", default=50_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", help="git ref run interleaved in the same rounds")
+    args = parser.parse_args()
+    broker = EmbeddedBroker().start()
+    try:
+        if args.baseline:
+            print(json.dumps(compare(broker, args.requests, args.baseline, args.rounds)))
+        else:
+            print(json.dumps([run(broker, args.requests) for _ in range(args.rounds)]))
+    finally:
+        broker.stop()
+
+
 if __name__ == "__main__":
-    procs.alone(run, 50_000)
+    main()

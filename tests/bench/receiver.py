@@ -3,13 +3,19 @@
 Signed `POST /webhooks/eduzz` with distinct bodies; the receiver answers only after the
 broker's ack (acks=all). Two baselines: bare aiohttp that reads the body and answers 200,
 and the same handler awaiting the receiver's own Kafka send before answering (so the
-ratio to it is what the receiver's checks cost, the Kafka round trip excluded).
+ratio to it is what the receiver's checks cost, the Kafka round trip excluded). With
+`--baseline REF`, the receiver of that git ref (`git archive`d) runs in the same rounds too.
+
+    python -m tests.bench.receiver [N] [--rounds 3] [--baseline main]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import time
+from pathlib import Path
 
 from consumer.ops.broker import EmbeddedBroker, free_port
 from consumer.worker import ensure_topic
@@ -17,12 +23,13 @@ from tests.bench import procs
 from tests.bench.bodies import SECRET, TOKEN
 
 
-def receiver(broker: EmbeddedBroker, topic: str, port: int, *extra: str):  # type: ignore[no-untyped-def]
-    """A `learnstream ingest` process on `port`, ready."""
+def receiver(broker: EmbeddedBroker, topic: str, port: int, *extra: str,  # type: ignore[no-untyped-def]
+             root: Path = procs.ROOT):
+    """A `learnstream ingest` process on `port` (the code at `root`), ready."""
     proc = procs.python("-m", "ingest", "--host", "127.0.0.1", "--port", str(port),
                         "--bootstrap", broker.bootstrap, "--topic", topic,
                         "--eduzz-secrets", SECRET, "--toolzz-token", TOKEN,
-                        "--log-level", "WARNING", *extra)
+                        "--log-level", "WARNING", *extra, root=root)
     procs.wait_http(f"http://127.0.0.1:{port}/readyz")
     return proc
 
@@ -39,6 +46,7 @@ def measure(proc, port: int, requests: int, connections: int,  # type: ignore[no
     result = procs.load(port, requests, connections)
     result["server_cpu_us_per_request"] = round(
         (procs.cpu_seconds(proc.pid) - cpu) / requests * 1e6, 1)
+    result["generator_cpu_us_per_request"] = result.pop("send_cpu_us_per_request")
     if broker_pid:
         result["broker_cpu_us_per_request"] = round(
             (procs.cpu_seconds(broker_pid) - broker) / requests * 1e6, 1)
@@ -104,10 +112,13 @@ def stalled_run(broker: EmbeddedBroker, topic: str) -> dict[str, object]:
 
 
 def _one(broker: EmbeddedBroker, topic: str, name: str, requests: int,
-         connections: int) -> dict[str, object]:
+         connections: int, base_root: Path | None = None) -> dict[str, object]:
     port = free_port()
     if name == "receiver":
         proc = receiver(broker, topic, port)
+    elif name == "receiver_baseline":
+        assert base_root is not None
+        proc = receiver(broker, topic, port, root=base_root)
     else:
         kafka = ("--bootstrap", broker.bootstrap, "--topic", topic) if name.endswith("kafka") \
             else ()
@@ -129,28 +140,61 @@ def _median(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
-        rounds: int = 3) -> dict[str, object]:
-    """The three servers under the same load, interleaved for `rounds` rounds: bare aiohttp,
-    bare aiohttp awaiting the same Kafka send (the receiver's Publisher), the receiver;
-    the median round of each, and ratios of the medians."""
+        rounds: int = 3, baseline: str | None = None,
+        with_stalled: bool = True) -> dict[str, object]:
+    """The servers under the same load, interleaved for `rounds` rounds: bare aiohttp,
+    bare aiohttp awaiting the same Kafka send (the receiver's Publisher), the receiver (and
+    the receiver at git ref `baseline`); the median round of each, ratios of the medians,
+    and the ratio of each round to its own round's bare + Kafka (rounds drift with the
+    neighbours' load; a round's servers run back to back)."""
     topic = "bench-receiver"
     asyncio.run(ensure_topic(broker.bootstrap, topic, 3))
-    names = ("bare_aiohttp", "bare_aiohttp_kafka", "receiver")
+    names: tuple[str, ...] = ("bare_aiohttp", "bare_aiohttp_kafka", "receiver")
+    base_root = None
+    if baseline is not None:
+        from tests.bench.consumer import checkout
+        base_root = checkout(baseline)
+        names += ("receiver_baseline",)
     runs: dict[str, list[dict[str, object]]] = {name: [] for name in names}
     for _ in range(rounds):
         for name in names:
-            runs[name].append(_one(broker, topic, name, requests, connections))
+            runs[name].append(_one(broker, topic, name, requests, connections, base_root))
     out: dict[str, object] = {name: _median(r) for name, r in runs.items()}
     rps = {name: float(r["rps"]) for name, r in out.items()}  # type: ignore[index]
     out["ratio_to_bare_kafka"] = round(rps["receiver"] / rps["bare_aiohttp_kafka"], 2)
+    out["ratio_to_bare_kafka_rounds"] = [
+        round(float(r["rps"]) / float(b["rps"]), 2)  # type: ignore[arg-type]
+        for r, b in zip(runs["receiver"], runs["bare_aiohttp_kafka"], strict=True)]
     out["ratio_to_bare"] = round(rps["receiver"] / rps["bare_aiohttp"], 2)
+    if baseline is not None:
+        out["baseline_ref"] = baseline
+        out["ratio_to_baseline"] = round(rps["receiver"] / rps["receiver_baseline"], 2)
+        out["baseline_ratio_to_bare_kafka"] = round(
+            rps["receiver_baseline"] / rps["bare_aiohttp_kafka"], 2)
     out["ratio"] = out["ratio_to_bare"]  # the name `learnstream bench` has printed so far
     cpu = {name: float(r["server_cpu_us_per_request"]) for name, r in out.items()  # type: ignore[index]
            if name in names}
     out["server_cpu_ratio_to_bare_kafka"] = round(cpu["bare_aiohttp_kafka"] / cpu["receiver"], 2)
-    out["stalled_unsigned_1mb_bodies"] = stalled_run(broker, topic)
+    if with_stalled:
+        out["stalled_unsigned_1mb_bodies"] = stalled_run(broker, topic)
     return out
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("requests", type=int, nargs="?", default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", help="git ref whose receiver runs in the same rounds")
+    parser.add_argument("--no-stalled", action="store_true",
+                        help="leave out the stalled-bodies memory run")
+    args = parser.parse_args()
+    broker = EmbeddedBroker().start()
+    try:
+        print(json.dumps(run(broker, args.requests, rounds=args.rounds, baseline=args.baseline,
+                             with_stalled=not args.no_stalled)))
+    finally:
+        broker.stop()
+
+
 if __name__ == "__main__":
-    procs.alone(run, 20_000)
+    main()
