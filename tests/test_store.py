@@ -59,7 +59,8 @@ STATE_FILES = {f"state/{n}" for n in ("20_lesson_state.sql", "30_module_state.sq
                                            "80_mapping_state.sql", "81_purchase_state.sql",
                                            "90_learner_days.sql", "92_engagement_changes.sql",
                                            "93_funnel_days.sql", "94_ordered_steps.sql",
-                                           "95_course_labels.sql", "96_learner_weeks.sql")}
+                                           "95_course_labels.sql", "96_learner_weeks.sql",
+                                           "98_learner_activity.sql")}
 
 
 def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
@@ -69,7 +70,7 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
                                        "81_purchase_state", "90_learner_days",
                                        "92_engagement_changes", "93_funnel_days",
                                        "94_ordered_steps", "95_course_labels",
-                                       "96_learner_weeks")} == STATE_FILES
+                                       "96_learner_weeks", "98_learner_activity")} == STATE_FILES
     con = duckdb.connect()
     apply_schema(con)
     assert [(s.table, s.macro, s.folds) for s in STATES] == [
@@ -86,7 +87,8 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
         ("funnel_days_folded", "funnel_days", "learning_events"),
         ("ordered_steps_folded", "ordered_steps", "learning_events"),
         ("course_labels_folded", "course_labels", "learning_events"),
-        ("learner_weeks_folded", "learner_weeks", "learning_events")]
+        ("learner_weeks_folded", "learner_weeks", "learning_events"),
+        ("learner_activity_folded", "learner_activity", "learning_events")]
     for table, macro, grain, *_ in STATES:
         # The grain leads the folded table and the rows of the macro merging into it.
         columns = [c for (c,) in con.execute(

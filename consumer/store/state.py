@@ -35,6 +35,7 @@ FOLD_AT = 500_000
 GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
 FOLDS = re.compile(r"^-- folds: (\w+)$", re.MULTILINE)
 ERASED = re.compile(r"^-- erased by: (\w+)$", re.MULTILINE)
+TOUCHED = "create or replace macro {}_touched("
 # The tables whose rows are numbered and folded, and where each one's pending rows start.
 SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
 EVERYTHING = -2**63  # a `since` before every row: refold from scratch
@@ -51,6 +52,11 @@ class State(NamedTuple):
     # by default the touched learners' rows, or invoices' for a state of commerce rows.
     erased_by: str
     read_by_others: bool  # another state's file calls its macro (course_state: lesson_state)
+    # What a fold reads: `<macro>_touched(since)` where the file defines one (its rows are
+    # `<macro>(since)`'s but those of keys no pending row touches, which are the folded rows
+    # as they are, unfolded false), so a fold does not read the untouched rows to drop them;
+    # else `<macro>(since)`. `where unfolded` picks the same rows from either, any `since`.
+    reads: str
 
 
 def states() -> list[State]:
@@ -67,7 +73,8 @@ def states() -> list[State]:
                                erased.group(1) if erased else
                                "invoices" if folds == "commerce_events" else "learners",
                                any(re.search(rf"\b{name}\(", other)
-                                   for p, other in files if p != path)))
+                                   for p, other in files if p != path),
+                               f"{name}_touched" if TOUCHED.format(name) in text else name))
     return found
 
 
@@ -95,7 +102,7 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
     try:
         for state in STATES:
             con.execute(f"create or replace temp table _fold_{state.table} as "
-                        f"select * from {state.macro}($1) where unfolded", [since[state.folds]])
+                        f"select * from {state.reads}($1) where unfolded", [since[state.folds]])
             if state.read_by_others and not everything:
                 _shadow(con, state, since[state.folds])
                 shadowed.append(state.macro)
@@ -169,7 +176,7 @@ def fill_new(con: duckdb.DuckDBPyConnection) -> None:
     empty = [s for s in STATES if _one(con, f"select count(*) from {s.table}")[0] == 0]
     for state in empty:
         con.execute(f"create or replace temp table _fill_{state.table} as "
-                    f"select * from {state.macro}($1) where unfolded", [EVERYTHING])
+                    f"select * from {state.reads}($1) where unfolded", [EVERYTHING])
     for state in empty:
         con.execute(f"insert into {state.table} by name select {EXTRA} "
                     f"from _fill_{state.table}")

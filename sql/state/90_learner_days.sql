@@ -4,8 +4,8 @@
 -- learner_active_days (sql/views/09) reads it. The grain above is read by
 -- consumer/store/state.py, which folds, refolds and erases every state alike.
 -- Per learner, course and calendar day, the active events as of the last fold: the grouping
--- of every event that engagement_daily, engagement_daily_all, cohort_retention_weekly and
--- stickiness share (10M events grouped took 2.7 s per read; this table has one row per
+-- of every event that engagement_daily, engagement_daily_all and the learner activity
+-- (sql/state/98) share (10M events grouped took 2.7 s per read; this table has one row per
 -- learner, course and day, and a fold adds only the days of the rows it folds).
 create table if not exists learner_days_folded (
     learner_key varchar not null,

@@ -1,8 +1,11 @@
 -- grain: learner_key, week
 -- One current state: learner_weeks_folded (as of the last fold) and the macro
--- learner_weeks(since) that merges the events not folded yet into it; the view
--- cohort_retention_weekly reads it. The grain above is read by consumer/store/state.py,
--- which folds, refolds and erases (the touched learners' rows) every state alike.
+-- learner_weeks(since) that merges the events not folded yet into it. The view
+-- cohort_retention_weekly read it until the learner activity (sql/state/98: each
+-- learner's weeks as one list) replaced it there; it stays, folded, for analysts' queries
+-- of it, until a change removes it with its table from stores that have them. The grain
+-- above is read by consumer/store/state.py, which folds, refolds and erases (the touched
+-- learners' rows) every state alike.
 -- The calendar weeks (Monday to Sunday, America/Sao_Paulo) each learner was active in, on
 -- any course or none, as of the last fold: weekly retention counts these, and reading them
 -- is a scan of one row per learner and week where taking the distinct weeks of every

@@ -1,6 +1,7 @@
 create or replace view learner_active_days as
--- The grouping of learning_events behind stickiness and the engagement terms
--- (engagement_daily, engagement_daily_all): each learner's active days per course (an
+-- The grouping of learning_events behind the engagement terms (engagement_daily,
+-- engagement_daily_all) and the learner activity of stickiness and weekly retention
+-- (sql/state/98): each learner's active days per course (an
 -- active event is any but inactivity_flagged). Kept by the consumer as a folded state
 -- (sql/state/90_learner_days.sql): a scan of one row per learner, course and day plus the
 -- events not folded yet, where grouping 10M events took 2.7 s. Days are calendar days in

@@ -1,22 +1,19 @@
 create or replace view cohort_retention_weekly as
 -- Weeks start on Monday, in the reporting zone America/Sao_Paulo (fixed here).
--- Each learner's active weeks are folded by the consumer (sql/state/96_learner_weeks.sql:
--- one row per learner and week); cohorts and counts come from those (a few per learner)
--- rather than from every event or active day.
-with weeks as (
-    select learner_key, week from learner_weeks(fold_since())
-),
-cohorts as (
-    select learner_key, min(week) as cohort_week from weeks group by all
+-- Each learner's active weeks are folded by the consumer as one ascending list
+-- (sql/state/98_learner_activity.sql: one row per learner); the first is the cohort week,
+-- so cohorts and counts come from one row per learner, with no grouping by learner or
+-- join back to the cohorts.
+with learners as (
+    select weeks[1] as cohort_week, weeks from learner_activity(fold_since())
 ),
 sizes as (
-    select cohort_week, count(*) as cohort_size from cohorts group by all
+    select cohort_week, count(*) as cohort_size from learners group by all
 ),
 active as (
-    select c.cohort_week, (w.week - c.cohort_week) // 7 as week_number,
+    select cohort_week, (week - cohort_week) // 7 as week_number,
            count(*) as active_learners
-    from weeks w
-    join cohorts c using (learner_key)
+    from (select cohort_week, unnest(weeks) as week from learners)
     group by all
 )
 select a.cohort_week, a.week_number, s.cohort_size, a.active_learners,

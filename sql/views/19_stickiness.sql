@@ -3,13 +3,17 @@ create or replace view stickiness as
 -- (calendar days in America/Sao_Paulo: the newest event's day and the 29 before it, never
 -- a 31st partial day), across all courses.
 with newest as (
-    select max(occurred_at) as newest from learning_events
+    select cast(timezone('America/Sao_Paulo', max(occurred_at)) as date) as day
+    from learning_events
 )
-select d.learner_key, count(distinct d.day) as active_days_30d
-from learner_active_days d  -- the folded grouping of events it shares with engagement
-cross join newest n
-where d.day > cast(timezone('America/Sao_Paulo', n.newest) as date) - 30
-group by all;
+select learner_key, active_days_30d
+from (select a.learner_key,
+             len(list_filter(a.days, lambda d: d > n.day - 30)) as active_days_30d
+      -- each learner's active days as one folded list (sql/state/98), not one row per
+      -- learner, course and day grouped by learner
+      from learner_activity(fold_since()) a
+      cross join newest n)
+where active_days_30d > 0;
 
 comment on view stickiness is
     'Per learner: distinct days with activity in the 30 days up to the newest event in the store.';

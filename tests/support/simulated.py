@@ -89,7 +89,7 @@ def assert_engagement_terms_folded(store: Store) -> None:
 
 
 def assert_folded_as_at_once(store: Store, state: str) -> None:
-    """The rows of `state` (sql/state/93-96) the folds wrote, pair by pair and in whatever
+    """The rows of `state` (sql/state/93-98) the folds wrote, pair by pair and in whatever
     order the events came, equal those computed at once from the rows before fold_mark: its
     macro run over those rows alone, with an empty folded table, by temp tables shadowing
     both."""
@@ -108,9 +108,10 @@ def assert_folded_as_at_once(store: Store, state: str) -> None:
 
 
 def assert_dashboard_states_folded(store: Store) -> None:
-    """The folded funnel days, ordered steps, course labels and learner weeks equal those
-    computed at once."""
-    for state in ("funnel_days", "ordered_steps", "course_labels", "learner_weeks"):
+    """The folded funnel days, ordered steps, course labels, learner weeks and learner
+    activity equal those computed at once."""
+    for state in ("funnel_days", "ordered_steps", "course_labels", "learner_weeks",
+                  "learner_activity"):
         assert_folded_as_at_once(store, state)
     # Some completions are undone later inside the run: not every "until" is 'infinity'.
     assert store.query("select count(*) filter (where lesson_until < 'infinity'::date) > 0 "
