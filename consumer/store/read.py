@@ -4,6 +4,7 @@ publishes, or the file of a stopped consumer), opened read-only."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -69,8 +70,10 @@ class ReadOnly:
         return int(row[0]) if row else 0
 
     def interrupt(self) -> None:
-        """Stop the query running on this connection (from another thread): it raises."""
-        self._con.interrupt()
+        """Stop the query running on this connection (from another thread): it raises.
+        A connection its owner closed meanwhile (a newer snapshot) runs nothing to stop."""
+        with suppress(duckdb.ConnectionException):
+            self._con.interrupt()
 
     def close(self) -> None:
         """Close the connection (the file is then free of this reader)."""
