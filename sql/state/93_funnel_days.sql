@@ -102,7 +102,8 @@ kept as (  -- per day, the latest day a completion of each kind stays done until
     where not undo
     group by all
 ),
-pending as materialized (  -- a day of a redone pair with a completion is in `kept`
+pending as materialized (  -- a day of a redone pair with a completion is in `kept`;
+    -- computed once for the two parts below and the bound
     select coalesce(n.learner_key, k.learner_key) as learner_key,
            coalesce(n.course_key, k.course_key) as course_key,
            coalesce(n.day, k.day) as day, n.steps, k.day is not null as kept,
@@ -122,7 +123,7 @@ select f.*, false as unfolded
 from funnel_days_folded f
 anti join pending p
   on f.learner_key = p.learner_key and f.course_key = p.course_key and f.day = p.day
-union all
+union all by name
 select p.learner_key, p.course_key, p.day,
        coalesce(f.steps, 0) | coalesce(p.steps, 0) as steps,
        -- recomputed when kept, else the folded day's completions and the new ones
@@ -136,7 +137,7 @@ select p.learner_key, p.course_key, p.day,
 from pending p
 left join (  -- none read when nothing is pending: a limit of 0 ends the scan (DuckDB
              -- builds a hash table of every folded day to probe the pending ones with, even
-             -- none)
+             -- none); 4611686018427387904 is the largest limit DuckDB takes
     select * from funnel_days_folded
     limit (select case when count(*) > 0 then 4611686018427387904 else 0 end from pending)
 ) f on f.learner_key = p.learner_key and f.course_key = p.course_key and f.day = p.day;

@@ -82,7 +82,8 @@ with pending as (
     from learning_events
     where stored_seq >= since and learner_key is not null and course_key is not null
 ),
-gate as materialized (  -- how many rows each part may read
+gate as materialized (  -- how many rows each part may read: all (the largest limit DuckDB
+    -- takes) or none
     select case when count(*) = 0 then 4611686018427387904 else 0 end as idle,
            case when count(*) > 0 then 4611686018427387904 else 0 end as busy
     from learning_events where stored_seq >= since
