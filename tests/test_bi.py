@@ -31,7 +31,7 @@ MACRO_CALLS = {
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue",
                  "learner_days", "engagement_changes", "funnel_days", "ordered_steps",
                  "course_labels", "learner_weeks", "learner_activity",
-                 "learner_activity_touched")},
+                 "learner_activity_touched", "funnel_pairs", "funnel_pairs_touched")},
     "cover_changes": "cover_changes('learner_days_pending')",
     **{m: f"{m}(commerce_fold_since())"
        for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",

@@ -92,7 +92,8 @@ def relations(snapshot: Path) -> list[str]:
                                              "engagement_changes", "funnel_days",
                                              "ordered_steps", "course_labels",
                                              "learner_weeks", "learner_activity",
-                                             "learner_activity_touched")]
+                                             "learner_activity_touched", "funnel_pairs",
+                                             "funnel_pairs_touched")]
     calls += ["cover_changes('learner_days_pending')"]
     calls += [f"{m}(commerce_fold_since())" for m in ("invoice_state", "refund_progress",
                                                       "mapping_state", "purchase_state",

@@ -60,7 +60,7 @@ STATE_FILES = {f"state/{n}" for n in ("20_lesson_state.sql", "30_module_state.sq
                                            "90_learner_days.sql", "92_engagement_changes.sql",
                                            "93_funnel_days.sql", "94_ordered_steps.sql",
                                            "95_course_labels.sql", "96_learner_weeks.sql",
-                                           "98_learner_activity.sql")}
+                                           "97_funnel_pairs.sql", "98_learner_activity.sql")}
 
 
 def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
@@ -70,7 +70,8 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
                                        "81_purchase_state", "90_learner_days",
                                        "92_engagement_changes", "93_funnel_days",
                                        "94_ordered_steps", "95_course_labels",
-                                       "96_learner_weeks", "98_learner_activity")} == STATE_FILES
+                                       "96_learner_weeks", "97_funnel_pairs",
+                                       "98_learner_activity")} == STATE_FILES
     con = duckdb.connect()
     apply_schema(con)
     assert [(s.table, s.macro, s.folds) for s in STATES] == [
@@ -88,6 +89,7 @@ def test_each_state_declares_its_grain_once_and_the_fold_reads_it():
         ("ordered_steps_folded", "ordered_steps", "learning_events"),
         ("course_labels_folded", "course_labels", "learning_events"),
         ("learner_weeks_folded", "learner_weeks", "learning_events"),
+        ("funnel_pairs_folded", "funnel_pairs", "learning_events"),
         ("learner_activity_folded", "learner_activity", "learning_events")]
     for table, macro, grain, *_ in STATES:
         # The grain leads the folded table and the rows of the macro merging into it.

@@ -53,10 +53,11 @@ def relations(store: Store) -> list[str]:
                                              "engagement_changes", "funnel_days",
                                              "ordered_steps", "course_labels",
                                              "learner_weeks", "learner_activity",
-                                             "learner_activity_touched")]
+                                             "learner_activity_touched", "funnel_pairs",
+                                             "funnel_pairs_touched")]
     # Filled when the old file is opened (sql/state/93-98), not only merged at read time.
     calls += [f"{s}_folded" for s in ("funnel_days", "ordered_steps", "course_labels",
-                                       "learner_weeks", "learner_activity")]
+                                       "learner_weeks", "learner_activity", "funnel_pairs")]
     # Measured at query time: the two stores are asked at different instants.
     return [f"(select * exclude (age_seconds) from {v})" if v == "snapshot_info" else v
             for v in views] + calls

@@ -88,31 +88,36 @@ def assert_engagement_terms_folded(store: Store) -> None:
         terms.format("cover_changes('_all_days')"))[1]
 
 
-def assert_folded_as_at_once(store: Store, state: str) -> None:
+def assert_folded_as_at_once(store: Store, state: str, *also: str) -> None:
     """The rows of `state` (sql/state/93-98) the folds wrote, pair by pair and in whatever
     order the events came, equal those computed at once from the rows before fold_mark: its
-    macro run over those rows alone, with an empty folded table, by temp tables shadowing
-    both."""
+    macro run over those rows alone, with an empty folded table (and those of the states
+    `also` it reads), by temp tables shadowing them."""
     (db,) = store.query("select current_database()")[1][0]
     folded = store.query(f"select * from {state}_folded order by all")
     store.query(f'create temp table learning_events as from "{db}".main.learning_events '
                 "where stored_seq < fold_since()")
-    store.query(f'create temp table {state}_folded as from "{db}".main.{state}_folded limit 0')
+    for name in (state, *also):
+        store.query(f'create temp table {name}_folded as from "{db}".main.{name}_folded '
+                    "limit 0")
     try:
         at_once = store.query(f"select {', '.join(folded[0])} "
                               f"from {state}(-9223372036854775808) order by all")
     finally:
         store.query("drop table temp.main.learning_events")
-        store.query(f"drop table temp.main.{state}_folded")
+        for name in (state, *also):
+            store.query(f"drop table temp.main.{name}_folded")
     assert folded == at_once
 
 
 def assert_dashboard_states_folded(store: Store) -> None:
-    """The folded funnel days, ordered steps, course labels, learner weeks and learner
-    activity equal those computed at once."""
+    """The folded funnel days, ordered steps, course labels, learner weeks, learner
+    activity and funnel pairs equal those computed at once (the funnel pairs from the events
+    alone too, not from the folded funnel days)."""
     for state in ("funnel_days", "ordered_steps", "course_labels", "learner_weeks",
                   "learner_activity"):
         assert_folded_as_at_once(store, state)
+    assert_folded_as_at_once(store, "funnel_pairs", "funnel_days")
     # Some completions are undone later inside the run: not every "until" is 'infinity'.
     assert store.query("select count(*) filter (where lesson_until < 'infinity'::date) > 0 "
                        "or count(*) = 0 from funnel_days_folded")[1] == [(True,)]

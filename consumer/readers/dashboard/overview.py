@@ -81,8 +81,9 @@ FUNNEL_STEPS = ["learners", "enrolled", "started", "completed_lesson", "complete
 
 def funnel_between(q: Query, f: Filters, ctx: Context) -> Json:
     """course_funnel_between over the date range, summed over the chosen courses. The range
-    is whole days, so course_funnel_days gives the same rows from the folded funnel state
-    (0.8 s at 10M events where grouping the events took 2.4-3.6 s)."""
+    is whole days, so course_funnel_days gives the same rows from the folded funnel pairs
+    (sql/state/97, one row per learner and course: 0.17 s at 10M events, where grouping
+    the learner-days took 1.0-1.6 s and grouping the events 2.4-3.6 s)."""
     w = window(f, ctx)
     where, params = courses_where(f)
     sums = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in FUNNEL_STEPS)
