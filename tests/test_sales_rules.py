@@ -108,6 +108,23 @@ def test_funnel_window_is_thirty_days(store, age, open_):
         ("completed_lesson", 0, int(open_), int(not open_))]
 
 
+# Paid 2024-10-30 12:00 UTC: 7 and 30 days later are past New York's DST end (2024-11-03),
+# where adding calendar days in that session time zone adds an hour more than 24 h a day.
+T_DST = datetime(2024, 10, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_windows_are_days_of_24_hours_whatever_the_session_time_zone(store, zone):
+    store.query(f"set TimeZone = '{zone}'")
+    put(store, sale("i1", "paid", T_DST), sale("i2", "paid", T_DST + timedelta(days=7),
+                                               buyer="other@x.com"))
+    assert q(store, "select days_since_payment, in_withdrawal_period from buyers_not_started "
+                    "where invoice_id = 'i1'") == [(7, False)]
+    put(store, learn("course_seen", T_DST + timedelta(days=30)))
+    assert q(store, "select in_window, dropped from purchase_funnel where product_id = 'p1' "
+                    "and step = 'completed_lesson'") == [(0, 1)]
+
+
 def test_fallback_follows_the_sellers_platforms(store):
     put(store, sale("i1", "paid", T0, product="unmapped"),
         learn("lesson_completed", T0 + timedelta(hours=1), course="alpaclass:a", lesson="l"),

@@ -28,8 +28,12 @@ groups as (  -- a mapped course's row is its own group: only the fallback rows a
     where not mapped
     group by invoice_id, item
 )
+-- Thirty days as microseconds (the oracle's 30 x 24 h): `paid_at + interval 30 day` is
+-- calendar arithmetic in the session's time zone (off by an hour across a DST change there)
+-- and cost 0.13 CPU s over 1.1M purchases.
 select school_key, product_id, course_key, mapped, invoice_id, paid_at,
-       paid_at + interval 30 day > (select as_of from newest) as in_window, step
+       epoch_us(paid_at) > (select epoch_us(as_of) - 30 * 86400000000 from newest) as in_window,
+       step
 from groups;
 
 comment on view purchase_steps is

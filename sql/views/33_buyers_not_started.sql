@@ -26,9 +26,10 @@ per_purchase as (  -- a purchase with one row is that row; only the others are g
     group by invoice_id, item
     having count(first_activity_at) = 0
 )
+-- Seven days as microseconds (7 x 24 h), not calendar days in the session's time zone.
 select p.school_key, p.invoice_id, p.product_id, p.buyer_key, p.mapped, p.paid_at,
        floor((epoch_us(n.as_of) - epoch_us(p.paid_at)) / 86400e6)::integer as days_since_payment,
-       n.as_of < p.paid_at + interval 7 day as in_withdrawal_period
+       epoch_us(n.as_of) - epoch_us(p.paid_at) < 7 * 86400000000 as in_withdrawal_period
 from per_purchase p
 cross join newest n;
 

@@ -12,19 +12,16 @@ with rows as (
     left join course_lessons_known k on k.course_key = s.course_key
     where s.product_id is not null
 ),
-measured as (  -- the progress when asked is joined to the few rows with a request only
-    select * exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
-           coalesce(lessons_completed, 0) as done
-    from rows
-    where refund_asked_at is null
-    union all
+measured as (  -- the progress when asked, for the rows with a request (6% here): one left
+    -- join of every row; splitting the rows by request to join those only made DuckDB copy
+    -- them all first (0.1-0.2 CPU s more at 10M)
     select r.* exclude (refund_asked_at, buyer_key, course_key, lessons_completed),
-           coalesce(a.lessons, 0)
+           coalesce(case when r.refund_asked_at is null then r.lessons_completed
+                         else a.lessons end, 0) as done
     from rows r
     left join refund_asked_lessons a
       on a.invoice_id = r.invoice_id and a.buyer_key = r.buyer_key
      and a.course_key = r.course_key
-    where r.refund_asked_at is not null
 ),
 per_course as (  -- bounds in whole numbers: no float lands on the wrong side of 25%
     select * exclude (known, done),
