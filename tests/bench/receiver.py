@@ -120,8 +120,10 @@ def _one(broker: EmbeddedBroker, topic: str, name: str, requests: int,
         assert base_root is not None
         proc = receiver(broker, topic, port, root=base_root)
     else:
-        kafka = ("--bootstrap", broker.bootstrap, "--topic", topic) if name.endswith("kafka") \
-            else ()
+        kafka: tuple[str, ...] = (("--bootstrap", broker.bootstrap, "--topic", topic)
+                                  if "kafka" in name else ())
+        if name.endswith("tail_keys"):
+            kafka += ("--tail-keys",)
         proc = procs.python("-m", "tests.bench.bare", "--port", str(port), *kafka)
         procs.wait_http(f"http://127.0.0.1:{port}/readyz")
     try:
@@ -141,7 +143,7 @@ def _median(runs: list[dict[str, object]]) -> dict[str, object]:
 
 def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
         rounds: int = 3, baseline: str | None = None,
-        with_stalled: bool = True) -> dict[str, object]:
+        with_stalled: bool = True, tail_keys: bool = False) -> dict[str, object]:
     """The servers under the same load, interleaved for `rounds` rounds: bare aiohttp,
     bare aiohttp awaiting the same Kafka send (the receiver's Publisher), the receiver (and
     the receiver at git ref `baseline`); the median round of each, ratios of the medians,
@@ -150,6 +152,8 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
     topic = "bench-receiver"
     asyncio.run(ensure_topic(broker.bootstrap, topic, 3))
     names: tuple[str, ...] = ("bare_aiohttp", "bare_aiohttp_kafka", "receiver")
+    if tail_keys:  # the bare + Kafka baseline as it was before 2026-12-04 (tests/bench/bare.py)
+        names += ("bare_aiohttp_kafka_tail_keys",)
     base_root = None
     if baseline is not None:
         from tests.bench.consumer import checkout
@@ -171,6 +175,9 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
         out["ratio_to_baseline"] = round(rps["receiver"] / rps["receiver_baseline"], 2)
         out["baseline_ratio_to_bare_kafka"] = round(
             rps["receiver_baseline"] / rps["bare_aiohttp_kafka"], 2)
+    if tail_keys:
+        out["ratio_to_bare_kafka_tail_keys"] = round(
+            rps["receiver"] / rps["bare_aiohttp_kafka_tail_keys"], 2)
     out["ratio"] = out["ratio_to_bare"]  # the name `learnstream bench` has printed so far
     cpu = {name: float(r["server_cpu_us_per_request"]) for name, r in out.items()  # type: ignore[index]
            if name in names}
@@ -187,11 +194,14 @@ def main() -> None:
     parser.add_argument("--baseline", help="git ref whose receiver runs in the same rounds")
     parser.add_argument("--no-stalled", action="store_true",
                         help="leave out the stalled-bodies memory run")
+    parser.add_argument("--tail-keys", action="store_true",
+                        help="also run the bare + Kafka baseline as it was before 2026-12-04 "
+                             "(keyed by the body's last 16 bytes, no record headers)")
     args = parser.parse_args()
     broker = EmbeddedBroker().start()
     try:
         print(json.dumps(run(broker, args.requests, rounds=args.rounds, baseline=args.baseline,
-                             with_stalled=not args.no_stalled)))
+                             with_stalled=not args.no_stalled, tail_keys=args.tail_keys)))
     finally:
         broker.stop()
 
