@@ -24,8 +24,8 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from consumer.settings import ConsumerSettings
 from consumer import snapshot
+from consumer.settings import ConsumerSettings
 from consumer.snapshot import Snapshots, copy, publish
 from consumer.store import Store
 from tests.conftest import RunningConsumer, lesson_event
