@@ -1,9 +1,10 @@
 """The read-only snapshot readers open while the consumer owns the store.
 
 DuckDB lets one process write a file or many read it, never both; so between batches the
-consumer copies its checkpointed file beside the snapshot and renames the copy over it. A
-reader sees the old file or the new one, never a part of either, and one that has the old
-file open keeps reading it (a POSIX rename leaves its inode alone).
+consumer checkpoints its file, then copies it beside the snapshot while the next batches
+are written (Connection.frozen says why that copy is the checkpointed store) and renames
+the copy over it. A reader sees the old file or the new one, never a part of either, and one
+that has the old file open keeps reading it (a POSIX rename leaves its inode alone).
 """
 
 from __future__ import annotations

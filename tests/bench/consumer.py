@@ -227,10 +227,14 @@ class Committed:
 FOLDED = re.compile(r"^(\S+ \S+) INFO consumer\.store\.state: folded .* in ([\d.]+) s$")
 
 
-def folds(log: str) -> list[tuple[datetime, float]]:
-    """(when it ended, seconds) of every fold a consumer's INFO log reports."""
+SNAPSHOT = re.compile(r"^(\S+ \S+) INFO consumer\.snapshot: snapshot .* in ([\d.]+)s")
+
+
+def folds(log: str, pattern: re.Pattern[str] = FOLDED) -> list[tuple[datetime, float]]:
+    """(when it ended, seconds) of every fold (or, with SNAPSHOT, snapshot without its
+    fold) a consumer's INFO log reports."""
     return [(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f"), float(m.group(2)))
-            for m in map(FOLDED.match, log.splitlines()) if m]
+            for m in map(pattern.match, log.splitlines()) if m]
 
 
 def _consume(root: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -284,12 +288,16 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
                 stopping = time.perf_counter()
                 procs.stop(proc)
                 stop_s = time.perf_counter() - stopping
-        logged = folds(log_path.read_text(errors="replace"))
+            text = log_path.read_text(errors="replace")
+        logged = folds(text)
         after = sum(s for at, s in logged if at >= covered)
-        inside = [s for at, s in logged if at < covered and at.timestamp() - s
-                  >= covered.timestamp() - window]
+        begun = covered.timestamp() - window
+        inside = [s for at, s in logged if begun <= at.timestamp() - s and at < covered]
+        copies = [s for at, s in folds(text, SNAPSHOT)
+                  if begun <= at.timestamp() - s and at < covered]
         return {"per_s": round(rate), "folded_per_s": round((total - first) / (window + after)),
                 "folds_in_window": len(inside), "fold_s_in_window": round(sum(inside), 1),
+                "snapshots_in_window": len(copies), "snapshot_s_in_window": round(sum(copies), 1),
                 "fold_s_after": round(after, 1), "stop_s": round(stop_s, 1),
                 "startup_s": round(first_at - started, 1),
                 "peak_rss_mb": peak.stop(), "rss_end_mb": round(end_rss, 1),
@@ -339,7 +347,7 @@ BASELINE = "ea2454f"  # main before issue 16's first changes (body VARCHAR, chec
 
 def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BASELINE,
         rounds: int = 1, candidate: str | None = None,
-        large_store: str | None = None) -> dict[str, Any]:
+        large_store: str | None = None, large_only: bool = False) -> dict[str, Any]:
     """Fill a topic, then time every loop over it (module docstring); medians and ratios."""
     topic = f"bench-consumer-{events}-{int(time.time())}"
     total, fill_s = asyncio.run(fill(broker.bootstrap, topic, events))
@@ -349,7 +357,7 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                            "fill_seconds": round(fill_s, 1), "baseline_ref": baseline,
                            "candidate_ref": candidate or "this tree"}
     with tempfile.TemporaryDirectory() as tmp:
-        stores: dict[str, str | None] = {"fresh": None}
+        stores: dict[str, str | None] = {} if large_only else {"fresh": None}
         if large_store:
             with duckdb.connect(large_store, read_only=True) as con:
                 (out["large_events"],) = con.execute(
@@ -387,7 +395,7 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                 "consumer_to_floor": round(fig["consumer"] / fig["floor"], 2),
                 "consumer_to_bare": round(fig["consumer"] / fig["bare"], 3),
                 "baseline_to_floor": round(fig["baseline"] / fig["floor"], 2)}
-    if "large" in out:
+    if "large" in out and "fresh" in out:
         out["large_to_fresh"] = round(out["large"]["per_s"]["consumer"]
                                       / out["fresh"]["per_s"]["consumer"], 2)
     return out
@@ -433,11 +441,13 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--candidate", help="git ref of the candidate (default: this tree)")
+    parser.add_argument("--large-only", action="store_true",
+                        help="only the large store (with --large or --large-store)")
     args = parser.parse_args()
     broker = EmbeddedBroker().start()
     try:
         out = run(broker, args.events, args.large, args.baseline, args.rounds, args.candidate,
-                  args.large_store)
+                  args.large_store, args.large_only)
     finally:
         broker.stop()
     for row in table(out):
