@@ -372,3 +372,45 @@ async def test_a_snapshot_after_the_first_is_taken_beside_the_batches(tmp_path, 
     await snaps.final(2)  # waits for it, then publishes what it lacks
     assert snaps.taken == 3
     store.close()
+
+
+async def test_a_snapshot_folds_first_at_most_a_tenth_of_the_time(tmp_path, monkeypatch):
+    """A fold takes seconds at 10M events whatever it folds: the snapshots after one fold
+    first again only ten times its seconds later (the rows stay pending meanwhile, merged at
+    read time), and the last one at shutdown folds everything."""
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    dest = tmp_path / "analytics.duckdb"
+    monkeypatch.setattr(snapshot, "FOLD_FIRST", 1)
+    folds: list[float] = []
+    real = store.fold
+
+    def slow(minimum: int = 1) -> bool:
+        folded = real(minimum)
+        if folded:
+            time.sleep(0.3)  # so the next fold first is 3 s away
+            folds.append(time.monotonic())
+        return folded
+
+    monkeypatch.setattr(store, "fold", slow)
+    snaps = Snapshots(store, dest, interval=0.01)
+    await snaps.maybe(0)
+    assert len(folds) == 1 and snaps.taken == 1
+    for i in range(5, 200):
+        store.write(batch_of((raw(f"e{i}", i), [learn(f"e{i}", i, "lesson_completed", i,
+                                                      lesson=f"l{i}")])), "t")
+        await snaps.maybe(i)
+        await snaps._settle()
+        if snaps.taken == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert snaps.taken == 3 and len(folds) == 1  # two more snapshots, no fold
+    pending = count(dest, "select count(*) from learning_events where stored_seq >= "
+                          "fold_since()")
+    assert isinstance(pending, int) and pending > 0
+    assert count(dest, "select count(*) from learner_lesson_state") == count(
+        dest, "select count(*) from learning_events")  # merged at read time
+    await snaps.final(10_000)
+    assert len(folds) == 2
+    assert count(dest, "select count(*) from learning_events where stored_seq >= "
+                       "fold_since()") == 0
+    store.close()
