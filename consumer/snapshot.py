@@ -31,11 +31,6 @@ MAX_SHARE = 0.1  # most of the consumer's time snapshots may take
 # (3.8 s CPU at 10M events, README Performance), too much to pay for a few rows every
 # interval when the topic is quiet.
 FOLD_FIRST = 50_000
-# And not sooner than ten times its last such fold's seconds after it: at 10M events a fold
-# takes 4-5 s whatever it folds, and one with every 10 s snapshot took a third of the
-# consumer's time under backlog (README Performance). Then the writer's FOLD_AT bounds the
-# pending rows.
-FOLD_SHARE = 0.1
 
 
 class Published(NamedTuple):
@@ -45,17 +40,15 @@ class Published(NamedTuple):
     seconds: float  # the checkpoint and the copy, without the fold
     size: int
     held: float  # of `seconds`, those the writer waited: the checkpoint, not the copy
-    fold: float = 0.0  # the fold's seconds before it; 0: no fold
 
 
-def publish(store: Store, dest: Path, fold_first: int | None = FOLD_FIRST) -> Published:
-    """Fold the store's pending rows if there are `fold_first` of them (None: no fold), then
-    copy the store to `dest` atomically. Blocking: run it off the event loop. The fold and
-    the checkpoint wait for the batch in hand and hold the store's lock; the copy does not,
-    so the writer goes on meanwhile (Connection.frozen). One at a time per store."""
+def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published:
+    """Fold the store's pending rows if there are `fold_first` of them, then copy the store
+    to `dest` atomically. Blocking: run it off the event loop. The fold and the checkpoint
+    wait for the batch in hand and hold the store's lock; the copy does not, so the writer
+    goes on meanwhile (Connection.frozen). One at a time per store."""
     with store.publishing:
-        folding = time.perf_counter()
-        folded = fold_first is not None and store.fold(fold_first)
+        store.fold(fold_first)
         started = time.perf_counter()
         tmp = dest.with_name(dest.name + ".tmp")
         as_of = datetime.now(UTC)
@@ -75,8 +68,7 @@ def publish(store: Store, dest: Path, fold_first: int | None = FOLD_FIRST) -> Pu
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return Published(as_of, time.perf_counter() - started, dest.stat().st_size, held,
-                         started - folding if folded else 0.0)
+        return Published(as_of, time.perf_counter() - started, dest.stat().st_size, held)
 
 
 def copy(source: int, dest: Path, size: int | None = None) -> None:
@@ -114,7 +106,6 @@ class Snapshots:
         self._due = 0.0  # monotonic time of the next snapshot
         self._seen = -1  # messages consumed when the last one was taken; -1: none yet
         self._running: asyncio.Task[None] | None = None  # the snapshot being taken
-        self._fold_due = 0.0  # monotonic time before which a snapshot does not fold first
 
     async def maybe(self, consumed: int) -> None:
         """Publish if the interval has elapsed and messages arrived since the last one. Until
@@ -151,10 +142,8 @@ class Snapshots:
         if self.enabled and consumed != self._seen:
             await self._take(consumed, fold_first=1)  # the store folds all at close anyway
 
-    async def _take(self, consumed: int, fold_first: int | None = None) -> None:
+    async def _take(self, consumed: int, fold_first: int = FOLD_FIRST) -> None:
         started = time.monotonic()
-        if fold_first is None and started >= self._fold_due:
-            fold_first = FOLD_FIRST
         low = disk.low_space(self.dest.parent, self.warn_below)
         if low and not self._low:  # said once each time it crosses the threshold
             log.warning("%s", low)
@@ -174,8 +163,6 @@ class Snapshots:
             log.info("snapshot %s: %.1f MB in %.3fs (the writer waited %.3fs)", self.dest,
                      p.size / 1e6, p.seconds, p.held)
             spent = p.seconds
-            if p.fold:
-                self._fold_due = started + p.fold / FOLD_SHARE
         # The copy grows with the store: once one takes more than MAX_SHARE of the interval
         # (a store of several GB), the next waits longer, so snapshots never take more than
         # that share of the consumer's time. The copy counts though the writer goes on

@@ -87,16 +87,14 @@ class Store(Connection):
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
         return set(self._on(stored_bodies, uids))
 
-    def fold(self, minimum: int = 1) -> bool:
+    def fold(self, minimum: int = 1) -> None:
         """Fold the pending learning and commerce rows into the current-state tables, in a
-        transaction, if there are at least `minimum` of them; whether it did."""
+        transaction, if there are at least `minimum` of them."""
         with self._lock:
             if self._pending >= max(1, minimum):
                 with self.transaction():
                     fold(self._con)
                 self._pending = 0
-                return True
-            return False
 
     def refold(self) -> None:
         """Recompute the current-state tables from all of learning_events and
