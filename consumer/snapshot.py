@@ -1,9 +1,10 @@
 """The read-only snapshot readers open while the consumer owns the store.
 
 DuckDB lets one process write a file or many read it, never both; so between batches the
-consumer copies its checkpointed file beside the snapshot and renames the copy over it. A
-reader sees the old file or the new one, never a part of either, and one that has the old
-file open keeps reading it (a POSIX rename leaves its inode alone).
+consumer checkpoints its file, then copies it beside the snapshot while the next batches
+are written (Connection.frozen says why that copy is the checkpointed store) and renames
+the copy over it. A reader sees the old file or the new one, never a part of either, and one
+that has the old file open keeps reading it (a POSIX rename leaves its inode alone).
 """
 
 from __future__ import annotations
@@ -36,40 +37,45 @@ class Published(NamedTuple):
     """One snapshot: when it was taken, how long it took, its size."""
 
     as_of: datetime
-    seconds: float
+    seconds: float  # the checkpoint and the copy, without the fold
     size: int
+    held: float  # of `seconds`, those the writer waited: the checkpoint, not the copy
 
 
 def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published:
     """Fold the store's pending rows if there are `fold_first` of them, then copy the store
-    to `dest` atomically. Blocking: run it off the event loop, between batches (it holds the
-    store's lock while it copies). `seconds` is the copy's, without the fold."""
-    store.fold(fold_first)
-    started = time.perf_counter()
-    tmp = dest.with_name(dest.name + ".tmp")
-    as_of = datetime.now(UTC)
-    tmp.unlink(missing_ok=True)  # left by a crash, and read-only: copyfile cannot open it
-    try:
-        with store.frozen(as_of) as source:
-            # Checkpointed under the lock: the file alone is complete and nothing writes to
-            # it until the copy is done. No fsync: a copy lost in a crash is made again at the
-            # next start.
-            copy(source, tmp)
-        os.chmod(tmp, 0o444)  # a copy: writes belong in the consumer's own file
-        # A WAL left by someone who opened the snapshot read-write would be replayed into
-        # the new file, which it does not belong to.
-        dest.with_name(dest.name + ".wal").unlink(missing_ok=True)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return Published(as_of, time.perf_counter() - started, dest.stat().st_size)
+    to `dest` atomically. Blocking: run it off the event loop. The fold and the checkpoint
+    wait for the batch in hand and hold the store's lock; the copy does not, so the writer
+    goes on meanwhile (Connection.frozen). One at a time per store."""
+    with store.publishing:
+        store.fold(fold_first)
+        started = time.perf_counter()
+        tmp = dest.with_name(dest.name + ".tmp")
+        as_of = datetime.now(UTC)
+        tmp.unlink(missing_ok=True)  # left by a crash, and read-only: copyfile cannot open it
+        try:
+            with store.frozen(as_of) as (source, size):
+                held = time.perf_counter() - started
+                # The first `size` bytes are the store as of the checkpoint, and stay so until
+                # the block exits, whatever the writer commits meanwhile. No fsync: a copy
+                # lost in a crash is made again at the next start.
+                copy(source, tmp, size)
+            os.chmod(tmp, 0o444)  # a copy: writes belong in the consumer's own file
+            # A WAL left by someone who opened the snapshot read-write would be replayed into
+            # the new file, which it does not belong to.
+            dest.with_name(dest.name + ".wal").unlink(missing_ok=True)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return Published(as_of, time.perf_counter() - started, dest.stat().st_size, held)
 
 
-def copy(source: int, dest: Path) -> None:
-    """Copy the whole file behind descriptor `source` to a new file `dest`, by the kernel
-    (sendfile) where it can, at explicit offsets, so `source` is neither moved nor closed."""
-    size = os.fstat(source).st_size
+def copy(source: int, dest: Path, size: int | None = None) -> None:
+    """Copy the first `size` bytes (default: all) of the file behind descriptor `source` to
+    a new file `dest`, by the kernel (sendfile) where it can, at explicit offsets, so
+    `source` is neither moved nor closed."""
+    size = os.fstat(source).st_size if size is None else size
     with open(dest, "xb") as out:
         offset = 0
         while offset < size:
@@ -99,11 +105,22 @@ class Snapshots:
         self.taken = 0
         self._due = 0.0  # monotonic time of the next snapshot
         self._seen = -1  # messages consumed when the last one was taken; -1: none yet
+        self._running: asyncio.Task[None] | None = None  # the snapshot being taken
 
     async def maybe(self, consumed: int) -> None:
-        """Publish if the interval has elapsed and messages arrived since the last one."""
+        """Publish if the interval has elapsed and messages arrived since the last one. Until
+        one has been published (at start) it is awaited, so readers have a file once the
+        consumer is ready; later ones run beside the batches (their fold and checkpoint wait
+        for the batch in hand, their copy does not stop the writer)."""
+        if self._running is not None:
+            if not self._running.done():
+                return
+            running, self._running = self._running, None
+            running.result()  # an unexpected error surfaces here, as when it was awaited
         if self.enabled and consumed != self._seen and time.monotonic() >= self._due:
-            await self._take(consumed)
+            self._running = asyncio.create_task(self._take(consumed))
+            if not self.taken:
+                await self._settle()
 
     def now(self) -> None:
         """Publish at once, blocking (the store was changed by a request): also when
@@ -113,8 +130,15 @@ class Snapshots:
             self.taken += 1
             self.on_published(p.as_of.timestamp())
 
+    async def _settle(self) -> None:
+        """Until the snapshot being taken, if any, is published (or failed)."""
+        if self._running is not None:
+            running, self._running = self._running, None
+            await running
+
     async def final(self, consumed: int) -> None:
         """After the last batch: publish what the previous snapshot does not hold yet."""
+        await self._settle()
         if self.enabled and consumed != self._seen:
             await self._take(consumed, fold_first=1)  # the store folds all at close anyway
 
@@ -136,12 +160,14 @@ class Snapshots:
             self._seen = consumed
             self.taken += 1
             self.on_published(p.as_of.timestamp())
-            log.info("snapshot %s: %.1f MB in %.3fs", self.dest, p.size / 1e6, p.seconds)
+            log.info("snapshot %s: %.1f MB in %.3fs (the writer waited %.3fs)", self.dest,
+                     p.size / 1e6, p.seconds, p.held)
             spent = p.seconds
-        # The copy grows with the store and ingestion waits for it: once one takes more than
-        # MAX_SHARE of the interval (a store of several GB), the next waits longer, so
-        # snapshots never take more than that share of the consumer's time. The fold before
-        # it is not counted: it is the writer's work, which FOLD_AT would do anyway.
+        # The copy grows with the store: once one takes more than MAX_SHARE of the interval
+        # (a store of several GB), the next waits longer, so snapshots never take more than
+        # that share of the consumer's time. The copy counts though the writer goes on
+        # meanwhile: it takes the disk and the kernel's CPU from the same cores. The fold
+        # before it is not counted: it is the writer's work, which FOLD_AT would do anyway.
         if spent is None:
             spent = time.monotonic() - started
         self._due = started + max(self.interval, spent / MAX_SHARE)

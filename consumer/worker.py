@@ -105,7 +105,7 @@ class Worker:
             while not self._stop.is_set():
                 await self._poll_once(consumer)
                 await measure_lag(consumer, self.metrics)
-                await self.snapshots.maybe(self.consumed)  # between batches, never during one
+                await self.snapshots.maybe(self.consumed)  # its copy runs beside the batches
                 await self.requests.serve(self.offsets.in_hand)  # also between batches
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)

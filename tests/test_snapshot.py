@@ -7,10 +7,16 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import stat
 import subprocess
 import sys
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,8 +24,9 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from consumer import snapshot
 from consumer.settings import ConsumerSettings
-from consumer.snapshot import Snapshots, publish
+from consumer.snapshot import Snapshots, copy, publish
 from consumer.store import Store
 from tests.conftest import RunningConsumer, lesson_event
 from tests.support.rows import batch_of, learn, raw
@@ -226,3 +233,142 @@ def test_publishing_keeps_the_writers_lock_on_its_file(tmp_path):
         assert count(tmp_path / "analytics.duckdb", "select count(*) from raw_events") == 3
     finally:
         store.close()
+
+
+SUMS = """select (select count(*) from raw_events), (select count(*) from learning_events),
+                 (select count(*) from bulk), (select sum(hash(i, s)) from bulk),
+                 (select s from bulk where i = 12345), (select max(as_of) from snapshots)"""
+
+
+def test_a_copy_made_after_the_checkpoint_holds_the_store_as_of_it_whatever_is_written_since(
+        tmp_path):
+    """What lets the writer go on during a copy: between two checkpoints DuckDB writes no
+    block the last header references. Large appends go optimistically to free blocks, so
+    the file is made to have some first, and the test checks that bytes inside the
+    checkpointed part did change before it copies them."""
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    try:
+        store.query("create table bulk as select i, repeat('x', 40) || i as s "
+                    "from range(300000) t(i)")
+        store.query("checkpoint")
+        store.query("delete from bulk where i % 2 = 0")
+        store.query("checkpoint")  # the blocks of the deleted rows are free now
+        threshold = store.query("select current_setting('checkpoint_threshold')")[1]
+        with store.frozen(datetime.now(UTC)) as (fd, size):
+            expected = store.query(SUMS)[1]
+            before = os.pread(fd, size, 0)
+            # The writer goes on: batches, a large append in one transaction (written to
+            # the file's free blocks before its commit), deletes, updates, a rollback.
+            store.write(batch_of(*((raw(f"n{i}", 100 + i), [learn(f"n{i}", 100 + i, "x")])
+                                   for i in range(50))), "t")
+            for sql in ("insert into bulk select i, repeat('y', 80) || i "
+                        "from range(1000000, 1400000) t(i)",
+                        "delete from bulk where i % 3 = 0",
+                        "update bulk set s = 'changed' where i % 7 = 1"):
+                store.query(sql)
+            with suppress(duckdb.Error), store.transaction():
+                store.query("insert into bulk select i, 'gone' "
+                            "from range(2000000, 2300000) t(i)")
+                raise duckdb.Error("rolled back")
+            assert os.pread(fd, size, 0) != before  # free blocks inside were written
+            # Automatic checkpoints are held off until the copy is done.
+            assert store.query("select current_setting('checkpoint_threshold')")[1] != threshold
+            copy(fd, tmp_path / "copy.duckdb", size)
+        assert store.query("select current_setting('checkpoint_threshold')")[1] == threshold
+        assert store.query(SUMS)[1] != expected
+        with duckdb.connect(str(tmp_path / "copy.duckdb"), read_only=True) as snap:
+            assert snap.execute(SUMS).fetchall() == expected
+    finally:
+        store.close()
+
+
+def _slow_copies(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """snapshot.copy made to wait: (started, go on)."""
+    started, go = threading.Event(), threading.Event()
+    real = snapshot.copy
+
+    def waiting(source: int, dest: Path, size: int | None = None) -> None:
+        started.set()
+        assert go.wait(30)
+        real(source, dest, size)
+
+    monkeypatch.setattr(snapshot, "copy", waiting)
+    return started, go
+
+
+def test_the_writer_goes_on_while_a_snapshot_is_copied(tmp_path, monkeypatch):
+    """The copy holds no lock the writer needs: a batch is stored while it runs, and the
+    snapshot holds the store as of its checkpoint, without that batch."""
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    dest = tmp_path / "analytics.duckdb"
+    started, go = _slow_copies(monkeypatch)
+    with ThreadPoolExecutor(2) as pool:
+        publishing = pool.submit(publish, store, dest)
+        assert started.wait(30)
+        more = batch_of(*((raw(f"e{i}", i), []) for i in range(5, 9)))
+        writing = pool.submit(store.write, more, "t")
+        assert writing.result(timeout=20).events == 4  # not waiting for the copy
+        assert not publishing.done()
+        go.set()
+        publishing.result(timeout=30)
+    assert count(dest, "select count(*) from raw_events") == 5
+    assert store.query("select count(*) from raw_events")[1] == [(9,)]
+    publish(store, dest)  # the next snapshot has it
+    assert count(dest, "select count(*) from raw_events") == 9
+    store.close()
+
+
+def test_closing_or_another_snapshot_waits_for_the_copy_in_progress(tmp_path, monkeypatch):
+    """A checkpoint during the copy would rewrite blocks the copy reads: close (which
+    checkpoints), and another publish, wait until it is done."""
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    dest = tmp_path / "analytics.duckdb"
+    started, go = _slow_copies(monkeypatch)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(publish, store, dest)
+        assert started.wait(30)
+        store.write(batch_of(*((raw(f"e{i}", i), []) for i in range(5, 7))), "t")
+        second = pool.submit(publish, store, dest)
+        time.sleep(0.3)
+        assert not (first.done() or second.done())
+        go.set()
+        first.result(timeout=30)
+        second.result(timeout=30)
+    assert count(dest, "select count(*) from raw_events") == 7
+    started, go = _slow_copies(monkeypatch)
+    store.write(batch_of(*((raw(f"e{i}", i), []) for i in range(7, 9))), "t")
+    with ThreadPoolExecutor(2) as pool:
+        third = pool.submit(publish, store, dest)
+        assert started.wait(30)
+        closing = pool.submit(store.close)
+        time.sleep(0.3)
+        assert not (third.done() or closing.done())
+        go.set()
+        third.result(timeout=30)
+        closing.result(timeout=30)
+    assert count(dest, "select count(*) from raw_events") == 9
+    with duckdb.connect(str(tmp_path / "learnstream.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw_events").fetchone() == (9,)
+
+
+async def test_a_snapshot_after_the_first_is_taken_beside_the_batches(tmp_path, monkeypatch):
+    """maybe() starts it and returns (the consume loop goes on); the next maybe() or final()
+    collects it."""
+    store = store_with(tmp_path / "learnstream.duckdb", 1)
+    dest = tmp_path / "analytics.duckdb"
+    snaps = Snapshots(store, dest, interval=0.01)
+    await snaps.maybe(0)  # the first is awaited: readers have a file once we are ready
+    assert snaps.taken == 1
+    started, go = _slow_copies(monkeypatch)
+    for _ in range(200):  # due once ten times the first one's time has passed
+        await asyncio.sleep(0.05)
+        await snaps.maybe(1)
+        if await asyncio.to_thread(started.wait, 0.05):
+            break
+    assert started.is_set()
+    assert snaps.taken == 1  # still copying, and maybe() has returned
+    await snaps.maybe(2)  # one at a time: nothing more is started
+    go.set()
+    await snaps.final(2)  # waits for it, then publishes what it lacks
+    assert snaps.taken == 3
+    store.close()

@@ -40,6 +40,9 @@ STORAGE_VERSION = "v1.0.0"
 # the store. At 256 MB the WAL is folded in by the snapshot's CHECKPOINT (and on close)
 # instead (README "Performance": both measured).
 CHECKPOINT_THRESHOLD = "256MB"
+# While a snapshot copies the checkpointed file: no automatic checkpoint (the WAL grows by
+# what the writer commits during the copy, seconds of it).
+NO_CHECKPOINT = "1000000GB"
 
 
 class Connection:
@@ -59,6 +62,11 @@ class Connection:
         # A DuckDB connection is not safe for concurrent use, and the rebalance listener
         # reads offsets from the coordinator's task while a batch may be writing.
         self._lock = threading.RLock()
+        # A snapshot's copy of the checkpointed file runs without the lock (Connection.frozen):
+        # while it does, nothing may checkpoint, reopen or replace the file.
+        self._copying = False
+        self._copied = threading.Condition(self._lock)
+        self.publishing = threading.Lock()  # one snapshot at a time (consumer/snapshot.py)
         try:
             self._open()
         except BaseException:
@@ -91,6 +99,7 @@ class Connection:
 
     def _reopen_if_invalid(self) -> None:
         if self._invalid:
+            self._wait_for_copy()  # opening replays the WAL into the file: a checkpoint
             with suppress(duckdb.Error):
                 self._con.close()
             self._open(reopen=True)
@@ -140,6 +149,7 @@ class Connection:
         """Replace the file by a clean copy (no deleted value survives in its bytes); seconds
         taken. Between transactions; the owner lock keeps the file ours while it reopens."""
         with self._lock:
+            self._wait_for_copy()
             started = time.perf_counter()
             fresh = self._on(copy_clean, self.path, STORAGE_VERSION)
             self._con.close()
@@ -151,16 +161,52 @@ class Connection:
             return time.perf_counter() - started
 
     @contextmanager
-    def frozen(self, as_of: datetime) -> Iterator[int]:
-        """Record `as_of` in `snapshots`, fold the WAL into the file and hold the lock: until
-        exit the file alone is the whole store and nothing writes to it, so a copy is complete.
-        Yields a read-only descriptor of the file: copy through it (with explicit offsets) and
-        never open the file again, which would unlock it when closed."""
+    def frozen(self, as_of: datetime) -> Iterator[tuple[int, int]]:
+        """Record `as_of` in `snapshots` and fold the WAL into the file, under the lock; then,
+        until exit, hold off every checkpoint (DuckDB's automatic one included) but let the
+        writer go on committing: the file's first `size` bytes are then the whole store as of
+        the checkpoint. Yields (a read-only descriptor of the file, `size`): copy through it
+        (with explicit offsets) and never open the file again, which would unlock it when
+        closed.
+
+        Between two checkpoints DuckDB writes only blocks the last checkpoint's header does
+        not reference: committed rows go to the WAL, large appends optimistically to blocks
+        of its free list or past the end of the file, and a block the checkpoint replaced is
+        free only once the next header is written (DuckDB's SingleFileBlockManager:
+        `GetFreeBlockId`, `MarkBlockAsModified`, `WriteHeader`). `test_snapshot.py` holds it
+        to that: free blocks inside the first `size` bytes rewritten after the checkpoint, a
+        copy made then reads exactly the checkpoint's rows."""
         with self._lock:
+            self._wait_for_copy()
             self._on(_statement, "insert or replace into snapshots (as_of) values ($1)",
                      [as_of])
-            self._on(_statement, "checkpoint", [])
-            yield self._fd
+            self._on(_statement, f"set checkpoint_threshold = '{NO_CHECKPOINT}'", [])
+            try:
+                self._on(_statement, "checkpoint", [])
+                size = os.fstat(self._fd).st_size
+            except BaseException:
+                self._checkpoint_again()
+                raise
+            self._copying = True
+        try:
+            yield self._fd, size
+        finally:
+            with self._lock:
+                self._checkpoint_again()
+
+    def _checkpoint_again(self) -> None:
+        """The copy is done (or never began): DuckDB may checkpoint again."""
+        self._copying = False
+        self._copied.notify_all()
+        with suppress(duckdb.Error):  # an invalidated connection is reopened with it
+            self._con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+
+    def _wait_for_copy(self) -> None:
+        """Until no snapshot is being copied (the lock is let go meanwhile). Under the lock,
+        before anything that checkpoints, reopens or replaces the file."""
+        with self._lock:
+            while self._copying:
+                self._copied.wait()
 
     def _closing(self) -> None:
         """Called before the final checkpoint."""
@@ -169,6 +215,7 @@ class Connection:
         """Checkpoint and close, whatever fails on the way (the WAL keeps what the file
         lacks); the file can then be opened by readers. Raises the first error."""
         with self._lock:
+            self._wait_for_copy()
             try:
                 self._reopen_if_invalid()
                 self._closing()

@@ -18,7 +18,10 @@ Eduzz resends). Measured over that same topic, in one run:
   pre-built store (`--large` learning events made in SQL by the baseline's
   tests/bench/views.py, so the candidate also migrates a store of the previous version; or a
   copy of `--large-store`, e.g. a views-bench store under /work/bench-stores/).
-  Baseline and candidate run interleaved (`--rounds` times), medians reported.
+  Baseline and candidate run interleaved (`--rounds` times), medians reported. Their
+  headline rate has every row they consumed folded into the current state: the window to
+  the last commit plus the fold at shutdown of the rows still pending (`ours()`); the rate
+  to the last commit alone is reported beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -220,21 +224,48 @@ class Committed:
         return sum(o or 0 for o in offsets)
 
 
+FOLDED = re.compile(r"^(\S+ \S+) INFO consumer\.store\.state: folded .* in ([\d.]+) s$")
+
+
+SNAPSHOT = re.compile(r"^(\S+ \S+) INFO consumer\.snapshot: snapshot .* in ([\d.]+)s")
+
+
+def folds(log: str, pattern: re.Pattern[str] = FOLDED) -> list[tuple[datetime, float]]:
+    """(when it ended, seconds) of every fold (or, with SNAPSHOT, snapshot without its
+    fold) a consumer's INFO log reports."""
+    return [(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f"), float(m.group(2)))
+            for m in map(pattern.match, log.splitlines()) if m]
+
+
+def _consume(root: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`learnstream consume` of the code at `root`, its INFO log into `log`."""
+    with open(log, "wb") as out:
+        return procs.python("-m", "consumer", *args, "--session-timeout-ms", "2000",
+                            "--log-level", "INFO", "--metrics-port", "0", root=root,
+                            stderr=out)
+
+
 async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | None,
                tag: str) -> dict[str, object]:
     """`learnstream consume` of the code at `root`, into a fresh data dir or one holding a
     copy of `store`: messages/s from its first commit until its commits cover the topic,
-    seconds to its first commit (start-up, a migration included), memory."""
+    seconds to its first commit (start-up, a migration included), memory.
+
+    `per_s` counts the folds that came in that window (a snapshot's fold-first, or the
+    writer's at FOLD_AT) but not the rows still pending when it ends, which the consumer
+    folds at shutdown: so it is stopped then, and `folded_per_s` adds the seconds of the
+    folds it logs after the window (the shutdown fold, before its last snapshot). Every row
+    consumed is then folded once, as in a long run, whether or not a fold fell inside the
+    window (at 10M the first comes with the snapshot due ~30 s after start, or at FOLD_AT)."""
     group = f"ours-{topic}{tag}"
     with tempfile.TemporaryDirectory() as data:
         if store:
             shutil.copyfile(store, Path(data) / "learnstream.duckdb")
+        log_path = Path(data) / "consumer.log"
         async with Committed(bootstrap, topic, group) as committed:
             started = time.perf_counter()
-            proc = procs.python("-m", "consumer", "--bootstrap", bootstrap,
-                                "--topic", topic, "--group", group, "--data-dir", data,
-                                "--session-timeout-ms", "2000", "--log-level", "WARNING",
-                                "--metrics-port", "0", root=root)
+            proc = _consume(root, log_path, "--bootstrap", bootstrap, "--topic", topic,
+                            "--group", group, "--data-dir", data)
             peak = procs.Peak(proc.pid)
             first, first_at, cpu_first = 0, 0.0, 0.0
             try:
@@ -246,14 +277,29 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
                     if not first:
                         cpu_first = procs.cpu_seconds(proc.pid)
                     await asyncio.sleep(0.05)
-                rate = (total - first) / (time.perf_counter() - first_at) if first else 0.0
+                window = time.perf_counter() - first_at
+                covered = datetime.now()  # the log's local time
+                rate = (total - first) / window if first else 0.0
                 end_rss = procs.rss_mb(proc.pid)
                 # CPU per message after the first commit: steadier than the rate when other
                 # work shares the cores.
                 cpu_us = (procs.cpu_seconds(proc.pid) - cpu_first) / max(1, total - first) * 1e6
             finally:
+                stopping = time.perf_counter()
                 procs.stop(proc)
-        return {"per_s": round(rate), "startup_s": round(first_at - started, 1),
+                stop_s = time.perf_counter() - stopping
+            text = log_path.read_text(errors="replace")
+        logged = folds(text)
+        after = sum(s for at, s in logged if at >= covered)
+        begun = covered.timestamp() - window
+        inside = [s for at, s in logged if begun <= at.timestamp() - s and at < covered]
+        copies = [s for at, s in folds(text, SNAPSHOT)
+                  if begun <= at.timestamp() - s and at < covered]
+        return {"per_s": round(rate), "folded_per_s": round((total - first) / (window + after)),
+                "folds_in_window": len(inside), "fold_s_in_window": round(sum(inside), 1),
+                "snapshots_in_window": len(copies), "snapshot_s_in_window": round(sum(copies), 1),
+                "fold_s_after": round(after, 1), "stop_s": round(stop_s, 1),
+                "startup_s": round(first_at - started, 1),
                 "peak_rss_mb": peak.stop(), "rss_end_mb": round(end_rss, 1),
                 "cpu_us_per_msg": round(cpu_us, 1)}
 
@@ -301,7 +347,7 @@ BASELINE = "ea2454f"  # main before issue 16's first changes (body VARCHAR, chec
 
 def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BASELINE,
         rounds: int = 1, candidate: str | None = None,
-        large_store: str | None = None) -> dict[str, Any]:
+        large_store: str | None = None, large_only: bool = False) -> dict[str, Any]:
     """Fill a topic, then time every loop over it (module docstring); medians and ratios."""
     topic = f"bench-consumer-{events}-{int(time.time())}"
     total, fill_s = asyncio.run(fill(broker.bootstrap, topic, events))
@@ -311,7 +357,7 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                            "fill_seconds": round(fill_s, 1), "baseline_ref": baseline,
                            "candidate_ref": candidate or "this tree"}
     with tempfile.TemporaryDirectory() as tmp:
-        stores: dict[str, str | None] = {"fresh": None}
+        stores: dict[str, str | None] = {} if large_only else {"fresh": None}
         if large_store:
             with duckdb.connect(large_store, read_only=True) as con:
                 (out["large_events"],) = con.execute(
@@ -336,8 +382,11 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                 runs["consumer"].append(asyncio.run(
                     ours(broker.bootstrap, topic, total, mine_root, store, tag + "-c")))
             fig = {k: _median(v, "per_s") for k, v in runs.items()}
+            # The headline: the consumers with every row they consumed folded (ours()).
+            committed = {k: fig[k] for k in ("baseline", "consumer")}
+            fig |= {k: _median(runs[k], "folded_per_s") for k in ("baseline", "consumer")}
             out[name] = {
-                "per_s": fig, "runs": runs,
+                "per_s": fig, "committed_per_s": committed, "runs": runs,
                 "peak_rss_mb": {k: _median(runs[k], "peak_rss_mb") for k in ("baseline",
                                                                              "consumer")},
                 "cpu_us_per_msg": {k: _median(runs[k], "cpu_us_per_msg")
@@ -346,7 +395,7 @@ def run(broker: EmbeddedBroker, events: int, large: int = 0, baseline: str = BAS
                 "consumer_to_floor": round(fig["consumer"] / fig["floor"], 2),
                 "consumer_to_bare": round(fig["consumer"] / fig["bare"], 3),
                 "baseline_to_floor": round(fig["baseline"] / fig["floor"], 2)}
-    if "large" in out:
+    if "large" in out and "fresh" in out:
         out["large_to_fresh"] = round(out["large"]["per_s"]["consumer"]
                                       / out["fresh"]["per_s"]["consumer"], 2)
     return out
@@ -360,10 +409,15 @@ def table(out: dict[str, Any]) -> list[tuple[str, ...]]:
             continue
         f = out[name]["per_s"]
         size = "fresh store" if name == "fresh" else f"{out['large_events']:,} events stored"
-        what = f"consumer msgs/s, {out['messages']:,} msgs, {size}"
+        what = f"consumer msgs/s, every row folded, {out['messages']:,} msgs, {size}"
         rows += [(what, f["consumer"], f"code at {out['baseline_ref']} {f['baseline']}",
                   out[name]["consumer_to_baseline"],
                   ">= 2x" if name == "large" else ">= 1.5x"),
+                 ("  the same to the commit only (rows left pending)",
+                  out[name]["committed_per_s"]["consumer"],
+                  out[name]["committed_per_s"]["baseline"],
+                  round(out[name]["committed_per_s"]["consumer"]
+                        / out[name]["committed_per_s"]["baseline"], 2), ""),
                  ("  to the raw-rows floor", f["consumer"], f"floor {f['floor']}",
                   out[name]["consumer_to_floor"], ">= 0.5"),
                  ("  to bare getmany", f["consumer"], f"bare {f['bare']}",
@@ -387,11 +441,13 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--candidate", help="git ref of the candidate (default: this tree)")
+    parser.add_argument("--large-only", action="store_true",
+                        help="only the large store (with --large or --large-store)")
     args = parser.parse_args()
     broker = EmbeddedBroker().start()
     try:
         out = run(broker, args.events, args.large, args.baseline, args.rounds, args.candidate,
-                  args.large_store)
+                  args.large_store, args.large_only)
     finally:
         broker.stop()
     for row in table(out):
