@@ -296,12 +296,17 @@ def _slow_copies(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thre
     return started, go
 
 
-def test_the_writer_goes_on_while_a_snapshot_is_copied(tmp_path, monkeypatch):
+@pytest.fixture
+def held_copy(tmp_path, monkeypatch):
+    """A store of 5 events, its snapshot's path, and snapshot.copy made to wait."""
+    return (store_with(tmp_path / "learnstream.duckdb", 5), tmp_path / "analytics.duckdb",
+            *_slow_copies(monkeypatch))
+
+
+def test_the_writer_goes_on_while_a_snapshot_is_copied(held_copy):
     """The copy holds no lock the writer needs: a batch is stored while it runs, and the
     snapshot holds the store as of its checkpoint, without that batch."""
-    store = store_with(tmp_path / "learnstream.duckdb", 5)
-    dest = tmp_path / "analytics.duckdb"
-    started, go = _slow_copies(monkeypatch)
+    store, dest, started, go = held_copy
     with ThreadPoolExecutor(2) as pool:
         publishing = pool.submit(publish, store, dest)
         assert started.wait(30)
@@ -318,12 +323,11 @@ def test_the_writer_goes_on_while_a_snapshot_is_copied(tmp_path, monkeypatch):
     store.close()
 
 
-def test_closing_or_another_snapshot_waits_for_the_copy_in_progress(tmp_path, monkeypatch):
+def test_closing_or_another_snapshot_waits_for_the_copy_in_progress(held_copy, tmp_path,
+                                                                   monkeypatch):
     """A checkpoint during the copy would rewrite blocks the copy reads: close (which
     checkpoints), and another publish, wait until it is done."""
-    store = store_with(tmp_path / "learnstream.duckdb", 5)
-    dest = tmp_path / "analytics.duckdb"
-    started, go = _slow_copies(monkeypatch)
+    store, dest, started, go = held_copy
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(publish, store, dest)
         assert started.wait(30)
