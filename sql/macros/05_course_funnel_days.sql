@@ -89,7 +89,16 @@ per_learner as (
                and c.until > last_day::date and not list_contains(t.changed, c.day))) > 0,
                false)
     from touched t
-    left join (select * from funnel_pairs_folded limit (select busy from gate)) f
+    left join (  -- the touched pairs' folded rows, marked by an IN: a mark join builds its
+                 -- hash table on the touched keys, where a join with all the folded pairs,
+                 -- DuckDB guessing millions of touched ones, builds it on the 400k folded
+                 -- pairs' lists (0.16 s against 0.05 at 10M)
+        select * from (
+            select *, {'l': learner_key, 'c': course_key}
+                          in (select {'l': learner_key, 'c': course_key} from touched) as hit
+            from funnel_pairs_folded limit (select busy from gate))
+        where hit
+    ) f
       on f.learner_key = t.learner_key and f.course_key = t.course_key
     where t.active
        or coalesce(len(list_filter(f.days, lambda d:
