@@ -46,6 +46,11 @@ with marked as (
            end as named  -- a completion or uncompletion of a named item
     from learning_events
     where stored_seq >= since and learner_key is not null and course_key is not null
+      -- Always true, but DuckDB counts each comparison with `since` (a subquery at read
+      -- time) as halving the rows: without these it takes half of learning_events to be
+      -- pending (5M at 10M) and builds the join with the folded days below on those 3.4M
+      -- instead of on the pending days (0.4 s of 1.0 with 50,000 pending)
+      and stored_seq + 1 > since and stored_seq + 2 > since and stored_seq + 3 > since
 ),
 new as (
     select learner_key, course_key,

@@ -2,7 +2,8 @@
 -- erased by: learners
 -- One current state: funnel_pairs_folded (as of the last fold) and the macro
 -- funnel_pairs(since) that merges the events not folded yet into it; the macro
--- course_funnel_days (sql/macros/05) reads it. The grain above is read by
+-- course_funnel_days (sql/macros/05) reads the table and, for the pending events, the days
+-- funnel_days(since) changed (cheaper than this macro's lists). The grain above is read by
 -- consumer/store/state.py, which folds, refolds and erases (the touched learners' rows)
 -- every state alike; a fold reads funnel_pairs_touched(since), the rows of
 -- funnel_pairs(since) but the untouched folded ones (which it would drop).
