@@ -129,6 +129,30 @@ def test_a_fold_reuses_staged_states_and_equals_a_refold():
     store.close()
 
 
+def test_a_pending_completion_after_a_folded_uncompletion_changes_only_its_own_day():
+    """A completion pending where an uncompletion of the course's items was folded: its
+    until day is computed from that item's uncompletions (one later in event order: that
+    day; none: 'infinity'), and the folded completion days, whose until days cannot move
+    without a pending uncompletion, are not changed (a fold does not write them back)."""
+    store = Store(":memory:", fold_at=10**9)
+    done = [("lesson_completed", DAY, "a"), ("lesson_uncompleted", 2 * DAY, "a")]
+    store.write(batch_of(*((raw(f"e{i}", i), [learn(f"e{i}", i, action, minutes, lesson=item)])
+                           for i, (action, minutes, item) in enumerate(done))), "t")
+    store.fold()
+    pending = [("lesson_completed", 0, "a"), ("lesson_completed", 5 * DAY, "b")]
+    store.write(batch_of(*((raw(f"p{i}", 10 + i), [learn(f"p{i}", 10 + i, action, minutes,
+                                                         lesson=item)])
+                           for i, (action, minutes, item) in enumerate(pending))), "t")
+    assert store.query("""select day - date '2024-01-10', case when lesson_until < 'infinity'
+                              then lesson_until - date '2024-01-10' end
+                          from funnel_days(fold_since()) where unfolded order by all""")[1] \
+        == [(0, 2), (5, None)]
+    store.fold()
+    assert_folded_as_at_once(store, "funnel_days")
+    assert_folded_as_at_once(store, "funnel_pairs", "funnel_days")
+    store.close()
+
+
 def test_funnel_pairs_fold_from_the_staged_funnel_days_and_answer_every_range():
     """The funnel pairs (sql/state/97) read funnel_days(since), which a fold shadows with
     the funnel days it staged (the pending events are merged once for both states): folded

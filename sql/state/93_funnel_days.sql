@@ -30,12 +30,12 @@ create or replace macro funnel_days(since) as table
 -- "until" depends on every completion and uncompletion of its item, which may arrive in any
 -- order. A completion of a learner and course with no uncompletion at all, folded (bit 4 of
 -- a folded day) or pending, stays done ('infinity'), and the other days' until days do not
--- move. Otherwise (`redo`: an uncompletion pending, or a completion pending where one was
--- folded) the until days of all its days are computed again from all its completion and
--- uncompletion events (ordered by event_order, the current-state rule of README "What
--- lands in DuckDB"). Merging an event twice changes nothing, so a row folded with events
--- still pending is the same row. `unfolded` marks the rows the pending events changed: a
--- fold writes those back.
+-- move. Otherwise (`redo`) they are computed again from its completion and uncompletion
+-- events (ordered by event_order, the current-state rule of README "What lands in
+-- DuckDB"): with an uncompletion pending, those of all its days; with only a completion
+-- pending where an uncompletion was folded, those of the pending completions alone. Merging
+-- an event twice changes nothing, so a row folded with events still pending is the same row.
+-- `unfolded` marks the rows the pending events changed: a fold writes those back.
 with marked as (
     select learner_key, course_key, occurred_at, action,
            case when action in ('lesson_completed', 'lesson_uncompleted')
@@ -73,16 +73,22 @@ pairs as (
            bool_or(completes) as completes
     from new group by all
 ),
-redo as (
-    select learner_key, course_key from pairs where undoes
-    union
-    select p.learner_key, p.course_key from pairs p
+redo as (  -- `whole`: an uncompletion pending, every until day of the pair may move
+    select learner_key, course_key, true as whole from pairs where undoes
+    union all
+    select p.learner_key, p.course_key, false from pairs p
     semi join funnel_days_folded f
       on f.learner_key = p.learner_key and f.course_key = p.course_key and f.steps & 4 = 4
     where p.completes and not p.undoes
 ),
-history as (  -- every completion and uncompletion of a named item of the `redo` pairs
-    select e.learner_key, e.course_key,
+history as (
+    -- every completion and uncompletion of a named item of the `whole` pairs; of the others
+    -- (a completion pending where an uncompletion was folded) only their uncompletions and
+    -- the pending completions: with no uncompletion pending the folded completions' until
+    -- days stay (a completion's is the day of its item's next uncompletion, whatever other
+    -- completions come between), so only the pending ones' are computed and only the
+    -- pending days change (course_funnel_days 0.9 s against 1.1 at 10M with 50,000 pending)
+    select e.learner_key, e.course_key, r.whole,
            cast(timezone('America/Sao_Paulo', e.occurred_at) as date) as day,
            split_part(e.action, '_', 1) as kind,
            case split_part(e.action, '_', 1) when 'lesson' then e.lesson_key
@@ -90,12 +96,13 @@ history as (  -- every completion and uncompletion of a named item of the `redo`
            e.action like '%\_uncompleted' escape '\' as undo,
            event_order(e.occurred_at, e.kafka_partition, e.kafka_offset) as o
     from learning_events e
-    semi join redo r on e.learner_key = r.learner_key and e.course_key = r.course_key
+    join redo r on e.learner_key = r.learner_key and e.course_key = r.course_key
     where e.action in ('lesson_completed', 'lesson_uncompleted', 'module_completed',
                        'module_uncompleted', 'course_completed', 'course_uncompleted')
+      and (r.whole or e.action like '%\_uncompleted' escape '\' or e.stored_seq >= since)
 ),
 kept as (  -- per day, the latest day a completion of each kind stays done until
-    select learner_key, course_key, day,
+    select learner_key, course_key, day, whole,
            max(until) filter (where kind = 'lesson') as lesson_until,
            max(until) filter (where kind = 'module') as module_until,
            max(until) filter (where kind = 'course') as course_until
@@ -107,11 +114,11 @@ kept as (  -- per day, the latest day a completion of each kind stays done until
     where not undo
     group by all
 ),
-pending as materialized (  -- a day of a redone pair with a completion is in `kept`;
-    -- computed once for the two parts below and the bound
+pending as materialized (  -- `kept`: a day of a pair with an uncompletion pending,
+    -- its until days recomputed whole; computed once for the two parts below and the bound
     select coalesce(n.learner_key, k.learner_key) as learner_key,
            coalesce(n.course_key, k.course_key) as course_key,
-           coalesce(n.day, k.day) as day, n.steps, k.day is not null as kept,
+           coalesce(n.day, k.day) as day, n.steps, coalesce(k.whole, false) as kept,
            coalesce(k.lesson_until, n.lesson_until) as lesson_until,
            coalesce(k.module_until, n.module_until) as module_until,
            coalesce(k.course_until, n.course_until) as course_until
