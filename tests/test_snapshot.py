@@ -254,7 +254,7 @@ def test_a_copy_made_after_the_checkpoint_holds_the_store_as_of_it_whatever_is_w
         store.query("delete from bulk where i % 2 = 0")
         store.query("checkpoint")  # the blocks of the deleted rows are free now
         threshold = store.query("select current_setting('checkpoint_threshold')")[1]
-        with store.frozen(datetime.now(UTC)) as (fd, size):
+        with store.frozen(datetime.now(UTC)) as (fd, size, _):
             expected = store.query(SUMS)[1]
             before = os.pread(fd, size, 0)
             # The writer goes on: batches, a large append in one transaction (written to
@@ -375,4 +375,30 @@ async def test_a_snapshot_after_the_first_is_taken_beside_the_batches(tmp_path, 
     go.set()
     await snaps.final(2)  # waits for it, then publishes what it lacks
     assert snaps.taken == 3
+    store.close()
+
+
+def test_a_snapshots_cost_leaves_out_its_wait_for_the_batch_in_hand(tmp_path, monkeypatch):
+    """The cap on snapshots (MAX_SHARE) spaces them by their own cost: waiting for the
+    writer's batch to end is the writer's time, not the snapshot's. (The wait falls on the
+    checkpoint when the writer takes the lock between the snapshot's fold and checkpoint:
+    here the fold is skipped.)"""
+    store = store_with(tmp_path / "learnstream.duckdb", 5)
+    monkeypatch.setattr(store, "fold", lambda minimum=1: None)
+    batch_started = threading.Event()
+
+    def long_batch() -> None:
+        with store.transaction():
+            batch_started.set()
+            time.sleep(1.0)
+
+    with ThreadPoolExecutor(2) as pool:
+        writing = pool.submit(long_batch)
+        assert batch_started.wait(30)
+        waited = time.perf_counter()
+        published = pool.submit(publish, store, tmp_path / "analytics.duckdb").result(30)
+        waited = time.perf_counter() - waited
+        writing.result(30)
+    assert waited >= 0.9  # it did wait for the batch
+    assert published.held <= published.seconds < 0.5, published
     store.close()

@@ -161,13 +161,14 @@ class Connection:
             return time.perf_counter() - started
 
     @contextmanager
-    def frozen(self, as_of: datetime) -> Iterator[tuple[int, int]]:
+    def frozen(self, as_of: datetime) -> Iterator[tuple[int, int, float]]:
         """Record `as_of` in `snapshots` and fold the WAL into the file, under the lock; then,
         until exit, hold off every checkpoint (DuckDB's automatic one included) but let the
         writer go on committing: the file's first `size` bytes are then the whole store as of
-        the checkpoint. Yields (a read-only descriptor of the file, `size`): copy through it
-        (with explicit offsets) and never open the file again, which would unlock it when
-        closed.
+        the checkpoint. Yields (a read-only descriptor of the file, `size`, the seconds the
+        lock was held for the checkpoint, without waiting for it): copy through the
+        descriptor (with explicit offsets) and never open the file again, which would unlock
+        it when closed.
 
         Between two checkpoints DuckDB writes only blocks the last checkpoint's header does
         not reference: committed rows go to the WAL, large appends optimistically to blocks
@@ -178,6 +179,7 @@ class Connection:
         copy made then reads exactly the checkpoint's rows."""
         with self._lock:
             self._wait_for_copy()
+            locked = time.perf_counter()
             self._on(_statement, "insert or replace into snapshots (as_of) values ($1)",
                      [as_of])
             self._on(_statement, f"set checkpoint_threshold = '{NO_CHECKPOINT}'", [])
@@ -188,8 +190,9 @@ class Connection:
                 self._checkpoint_again()
                 raise
             self._copying = True
+            held = time.perf_counter() - locked
         try:
-            yield self._fd, size
+            yield self._fd, size, held
         finally:
             with self._lock:
                 self._checkpoint_again()
