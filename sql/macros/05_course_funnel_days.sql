@@ -36,11 +36,10 @@ touched as materialized (  -- per pair with pending events, its changed days and
     group by learner_key, course_key
 ),
 gate as materialized (  -- how many rows each read of the folded pairs below may take:
-    -- all (the largest limit DuckDB takes) or none. With nothing pending they are counted
-    -- as they are: the anti join would build a hash table of the 400k folded pairs at 10M
-    -- (DuckDB guesses millions of touched ones), 0.30 s against 0.14
-    select case when count(*) = 0 then 4611686018427387904 else 0 end as idle,
-           case when count(*) > 0 then 4611686018427387904 else 0 end as busy
+    -- all or none (rows_if). With nothing pending they are counted as they are: the anti
+    -- join would build a hash table of the 400k folded pairs at 10M (DuckDB guesses
+    -- millions of touched ones), 0.30 s against 0.14
+    select rows_if(count(*) = 0) as idle, rows_if(count(*) > 0) as busy
     from touched
 ),
 folded as not materialized (

@@ -149,9 +149,9 @@ select p.learner_key, p.course_key, p.day,
 from pending p
 left join (  -- none read when nothing is pending: a limit of 0 ends the scan (DuckDB
              -- builds a hash table of every folded day to probe the pending ones with, even
-             -- none); 4611686018427387904 is the largest limit DuckDB takes
+             -- none)
     select * from funnel_days_folded
-    limit (select case when count(*) > 0 then 4611686018427387904 else 0 end from pending)
+    limit (select rows_if(count(*) > 0) from pending)
 ) f on f.learner_key = p.learner_key and f.course_key = p.course_key and f.day = p.day;
 
 comment on macro table funnel_days is

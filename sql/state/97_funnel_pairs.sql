@@ -50,7 +50,7 @@ days as (
     from (  -- none read when no day changed: a limit of 0 ends the scan (DuckDB builds a
             -- hash table of all 3.4M folded days to probe the keys with, even none)
         select * from funnel_days_folded
-        limit (select case when count(*) > 0 then 4611686018427387904 else 0 end from keys)
+        limit (select rows_if(count(*) > 0) from keys)
     ) f
     semi join keys k on f.learner_key = k.learner_key and f.course_key = k.course_key
     anti join changed c
@@ -83,10 +83,8 @@ with pending as (
     from learning_events
     where stored_seq >= since and learner_key is not null and course_key is not null
 ),
-gate as materialized (  -- how many rows each part may read: all (the largest limit DuckDB
-    -- takes) or none
-    select case when count(*) = 0 then 4611686018427387904 else 0 end as idle,
-           case when count(*) > 0 then 4611686018427387904 else 0 end as busy
+gate as materialized (  -- how many rows each part may read: all or none (rows_if)
+    select rows_if(count(*) = 0) as idle, rows_if(count(*) > 0) as busy
     from learning_events where stored_seq >= since
 )
 select *, false as unfolded
