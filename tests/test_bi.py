@@ -34,8 +34,8 @@ MACRO_CALLS = {
                  "learner_activity_touched", "funnel_pairs", "funnel_pairs_touched")},
     "cover_changes": "cover_changes('learner_days_pending')",
     **{m: f"{m}(commerce_fold_since())"
-       for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",
-                 "purchase_rows")},
+       for m in ("invoice_state", "invoice_changes", "refund_progress", "mapping_state",
+                 "purchase_state", "purchase_rows")},
 }
 
 

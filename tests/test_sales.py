@@ -241,6 +241,24 @@ def assert_purchase_state_folded(store: Store) -> None:
                        "order by all")[1] == scratch
 
 
+def assert_invoice_changes(store: Store) -> None:
+    """invoice_changes (sql/state/60), what purchase_rows and refund_progress tell a moved
+    invoice by: each invoice with invoice events pending, as a computation from every row has
+    it now, beside its folded row's seller, buyer, products, payment and refund request."""
+    pending = ("select distinct invoice_id from commerce_events where stored_seq >= "
+               "commerce_fold_since() and event_type like 'myeduzz.invoice_%'")
+    changes = store.query("select * from invoice_changes(commerce_fold_since()) order by all")
+    assert changes[1]
+    now = [c for c in changes[0] if not c.startswith("was_")]
+    assert [r[:len(now)] for r in changes[1]] == store.query(
+        f"select {', '.join(now)} from invoice_state($1) "
+        f"where invoice_id in ({pending}) order by all", [SCRATCH])[1]
+    assert [(r[0], *r[len(now):]) for r in changes[1]] == store.query(
+        "select invoice_id, f.school_key, f.buyer_key, f.product_ids, f.paid_at, "
+        f"f.refund_asked_at from ({pending}) left join invoice_state_folded f "
+        "using (invoice_id) order by all")[1]
+
+
 @pytest.mark.parametrize("seed", [None, 1, 2])
 def test_the_folded_purchase_state_equals_a_recomputation_in_any_order(seed):
     """Folded every 700 rows while the events arrive (in order, or shuffled: refunds before
@@ -262,6 +280,7 @@ def test_the_folded_purchase_state_equals_a_recomputation_in_any_order(seed):
     mapped(store, [m for m in full if m not in part])
     answers = sales_answers(expected(ds, mapping=full))
     assert store.query("select count(*) from mapping_state(0) where unfolded")[1] != [(0,)]
+    assert_invoice_changes(store)
     assert_views(rows_of(store), answers)  # the new mapping, merged at read time
     store.fold()
     assert store.query("select count(*) from mapping_state(0) where unfolded")[1] == [(0,)]

@@ -1,7 +1,8 @@
 -- grain: invoice_id
 -- folds: commerce_events
 -- One current state: invoice_state_folded (as of the last fold) and the macro
--- invoice_state(since) that merges the commerce rows not folded yet into it. The lines above
+-- invoice_state(since) that merges the commerce rows not folded yet into it (those it
+-- changes, with their folded values, are invoice_changes(since)). The lines above
 -- (the key columns, and the table whose rows it folds, from commerce_fold_since() on) are
 -- read by consumer/store/state.py, which folds and refolds every state alike.
 -- Per MyEduzz invoice, as of the last fold: its latest invoice_* event (by event_order) with
@@ -24,13 +25,15 @@ create table if not exists invoice_state_folded (
 comment on table invoice_state_folded is
     'Internal: per MyEduzz invoice, its latest invoice event''s seller, buyer, status and items (with the event_order it came from), first payment and first refund request, as of the last fold; read it through purchases.';
 
-create or replace macro invoice_state(since) as table
--- Current state per MyEduzz invoice (README, What lands in DuckDB): the folded table merged
--- with the invoice events stored from stored_seq `since` on (commerce_fold_since(): those not
--- folded yet). The latest event's fields come whole from the event that orders last (`later`
--- on its event_order), payment and refund request are the earliest seen, so the answer is
--- the same whatever was folded when, and whatever the arrival order. Charge attempts
--- (camelCase statuses of contract charges) and commissions are not invoice events.
+create or replace macro invoice_changes(since) as table
+-- The invoices with invoice events stored from stored_seq `since` on (commerce_fold_since():
+-- those not folded yet), each as invoice_state has it now, beside what the fold last wrote
+-- (was_*: null when never folded). The latest event's fields come whole from the event that
+-- orders last (`later` on its event_order), payment and refund request are the earliest
+-- seen, so the answer is the same whatever was folded when, and whatever the arrival order.
+-- Charge attempts (camelCase statuses of contract charges) and commissions are not invoice
+-- events. purchase_rows and refund_progress read the was_* columns to tell an invoice that
+-- moved: each read of the folded row is a scan of all 1M (0.1 CPU s), so one, here.
 with events as (
     select rowid as r, invoice_id, status, occurred_at,
            event_order(occurred_at, kafka_partition, kafka_offset) as o
@@ -53,8 +56,6 @@ new as (
     from grouped g
     join commerce_events c on c.rowid = g.latest
 )
--- The invoices with new events merged into their folded row, then the folded rows without
--- any: a full join hashed every folded row (0.3 s at 1M invoices), even with no new event.
 select invoice_id,
        greatest(f.latest_order, n.latest_order) as latest_order,
        later(f.school_key, f.latest_order, n.school_key, n.latest_order) as school_key,
@@ -68,12 +69,28 @@ select invoice_id,
            as product_amounts,
        least(f.paid_at, n.paid_at) as paid_at,
        least(f.refund_asked_at, n.refund_asked_at) as refund_asked_at,
-       true as unfolded
+       f.school_key as was_school_key, f.buyer_key as was_buyer_key,
+       f.product_ids as was_product_ids, f.paid_at as was_paid_at,
+       f.refund_asked_at as was_refund_asked_at
 from new n
 left join (select * from invoice_state_folded  -- the few with new events, not a hash of all
-           where invoice_id in (select invoice_id from new)) f using (invoice_id)
+           where invoice_id in (select invoice_id from new)) f using (invoice_id);
+
+comment on macro table invoice_changes is
+    'invoice_changes(since): per MyEduzz invoice with invoice events stored from stored_seq `since` on, its state now (as invoice_state) and, in the was_* columns, its seller, buyer, products, payment and refund request as last folded (null when never folded).';
+
+create or replace macro invoice_state(since) as table
+-- Current state per MyEduzz invoice (README, What lands in DuckDB): the folded table merged
+-- with the invoice events stored from stored_seq `since` on (invoice_changes), then the
+-- folded rows without any: a full join hashed every folded row (0.3 s at 1M invoices), even
+-- with no new event.
+with changed as (
+    select * from invoice_changes(since)
+)
+select columns(lambda c: not starts_with(c, 'was_')), true as unfolded
+from changed
 union all
-select *, false from invoice_state_folded anti join new using (invoice_id);
+select *, false from invoice_state_folded anti join changed using (invoice_id);
 
 comment on macro table invoice_state is
     'invoice_state(since): per MyEduzz invoice, its latest invoice event''s seller, buyer, status and items, first payment and first refund request: the folded state merged with the commerce events stored from stored_seq `since` on (commerce_fold_since() at read time).';

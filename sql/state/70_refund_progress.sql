@@ -27,16 +27,22 @@ create or replace macro refund_progress(since) as table
 -- request changed in the invoice events not folded yet (from `since` on) is recomputed from
 -- all its buyer's events, so the answer is the same whatever was folded when and whatever
 -- the arrival order. Reading it is a scan of these rows instead of every completion event.
-with asked as materialized (
-    select n.invoice_id, n.buyer_key, n.refund_asked_at as asked_at,
-           n.unfolded and (f.buyer_key is distinct from n.buyer_key
-                           or f.refund_asked_at is distinct from n.refund_asked_at) as moved
-    from invoice_state(since) n
-    left join (select invoice_id, buyer_key, refund_asked_at  -- moved needs the unfolded ones
-               from invoice_state_folded
-               where invoice_id in (select invoice_id from commerce_events
-                                    where stored_seq >= since)) f using (invoice_id)
-    where n.refund_asked_at is not null and n.buyer_key is not null
+with asked as materialized (  -- the invoices with a refund asked, now
+    -- Those with invoice events not folded yet (invoice_changes: with their folded request,
+    -- so no second read of the folded table), then the folded ones without any.
+    select invoice_id, buyer_key, refund_asked_at as asked_at,
+           was_buyer_key is distinct from buyer_key
+           or was_refund_asked_at is distinct from refund_asked_at as moved
+    from invoice_changes(since)
+    where refund_asked_at is not null and buyer_key is not null
+    union all
+    select invoice_id, buyer_key, refund_asked_at, false
+    from invoice_state_folded
+    where refund_asked_at is not null and buyer_key is not null
+      and invoice_id not in (  -- those invoice_changes returns: with invoice events since
+          select invoice_id from commerce_events
+          where stored_seq >= since and platform = 'myeduzz'
+            and event_type like 'myeduzz.invoice_%' and invoice_id is not null)
 ),
 recomputed as (  -- every lesson the buyer has a completion event on, from all of them
     select a.invoice_id, a.buyer_key, e.course_key, e.lesson_key,

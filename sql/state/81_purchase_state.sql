@@ -67,17 +67,18 @@ moved as materialized (  -- and when their active rows not folded yet happened
       on t.learner_key = p.buyer_key and t.course_key = p.course_key
 ),
 invoices as materialized (  -- paid invoices with commerce rows not folded yet, as now
-    select n.invoice_id, n.school_key, n.buyer_key, n.status, n.paid_at, n.refund_asked_at,
-           case when n.status = 'refunded' then n.status_at end as refunded_at, n.currency,
-           n.amount, n.product_ids, n.product_amounts,
-           since = -9223372036854775808 or f.invoice_id is null
-           or f.buyer_key is distinct from n.buyer_key
-           or f.school_key is distinct from n.school_key
-           or f.product_ids is distinct from n.product_ids
-           or f.paid_at is distinct from n.paid_at as relink
-    from invoice_state(since) n
-    left join invoice_state_folded f using (invoice_id)
-    where n.unfolded and n.paid_at is not null
+    select invoice_id, school_key, buyer_key, status, paid_at, refund_asked_at,
+           case when status = 'refunded' then status_at end as refunded_at, currency,
+           amount, product_ids, product_amounts,
+           -- was_*: as folded (invoice_changes reads the folded row once for this and
+           -- refund_progress); never folded: null, and paid_at is not, so relinked
+           since = -9223372036854775808
+           or was_buyer_key is distinct from buyer_key
+           or was_school_key is distinct from school_key
+           or was_product_ids is distinct from product_ids
+           or was_paid_at is distinct from paid_at as relink
+    from invoice_changes(since)
+    where paid_at is not null
 ),
 relinked as materialized (
     select invoice_id from invoices where relink

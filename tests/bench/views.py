@@ -52,8 +52,8 @@ MACROS = {  # sensible parameters, relative to the newest event
     **{m: f"{m}(fold_since())"
        for m in ("lesson_state", "module_state", "course_state", "lesson_catalogue")},
     **{m: f"{m}(commerce_fold_since())"
-       for m in ("invoice_state", "refund_progress", "mapping_state", "purchase_state",
-                 "purchase_rows")},
+       for m in ("invoice_state", "invoice_changes", "refund_progress", "mapping_state",
+                 "purchase_state", "purchase_rows")},
 }
 # FOLD_FIRST events sampled from the others (new event_uids and offsets, half of them a
 # week later): the most a snapshot holds unfolded.
