@@ -40,7 +40,6 @@ class Published(NamedTuple):
     seconds: float  # the checkpoint and the copy, without the fold or waiting for the lock
     size: int
     held: float  # of `seconds`, those the writer waited: the checkpoint, not the copy
-    folded: float = 0.0  # the fold first, if any (Store.fold: without waiting for the lock)
 
 
 def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published:
@@ -49,7 +48,7 @@ def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published
     wait for the batch in hand and hold the store's lock; the copy does not, so the writer
     goes on meanwhile (Connection.frozen). One at a time per store."""
     with store.publishing:
-        folded = store.fold(fold_first) or 0.0
+        store.fold(fold_first)
         tmp = dest.with_name(dest.name + ".tmp")
         as_of = datetime.now(UTC)
         tmp.unlink(missing_ok=True)  # left by a crash, and read-only: copyfile cannot open it
@@ -71,7 +70,7 @@ def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published
             tmp.unlink(missing_ok=True)
             raise
         return Published(as_of, held + time.perf_counter() - started, dest.stat().st_size,
-                         held, folded)
+                         held)
 
 
 def copy(source: int, dest: Path, size: int | None = None) -> None:
@@ -151,7 +150,7 @@ class Snapshots:
         if low and not self._low:  # said once each time it crosses the threshold
             log.warning("%s", low)
         self._low = low is not None
-        spent = None  # the snapshot's own seconds: its fold, checkpoint and copy
+        spent = None  # the copy's seconds, without the fold
         try:
             p = await asyncio.to_thread(publish, self.store, self.dest, fold_first)
         except (OSError, StoreError) as exc:
@@ -163,17 +162,14 @@ class Snapshots:
             self._seen = consumed
             self.taken += 1
             self.on_published(p.as_of.timestamp())
-            log.info("snapshot %s: %.1f MB in %.3fs (the writer waited %.3fs), after folding "
-                     "for %.3fs", self.dest, p.size / 1e6, p.seconds, p.held, p.folded)
-            spent = p.folded + p.seconds
+            log.info("snapshot %s: %.1f MB in %.3fs (the writer waited %.3fs)", self.dest,
+                     p.size / 1e6, p.seconds, p.held)
+            spent = p.seconds
         # The copy grows with the store: once one takes more than MAX_SHARE of the interval
         # (a store of several GB), the next waits longer, so snapshots never take more than
         # that share of the consumer's time. The copy counts though the writer goes on
-        # meanwhile: it takes the disk and the kernel's CPU from the same cores. So does the
-        # fold first: its cost is mostly fixed (2.6 s at 10M events for 50,000 rows), so
-        # folding at every interval under a backlog took a third of the writer's time where
-        # FOLD_AT would fold ten times less often; spaced by its cost, a snapshot folds the
-        # more rows at once the slower a fold is.
+        # meanwhile: it takes the disk and the kernel's CPU from the same cores. The fold
+        # before it is not counted: it is the writer's work, which FOLD_AT would do anyway.
         if spent is None:
             spent = time.monotonic() - started
         self._due = started + max(self.interval, spent / MAX_SHARE)

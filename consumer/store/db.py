@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,18 +87,14 @@ class Store(Connection):
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
         return set(self._on(stored_bodies, uids))
 
-    def fold(self, minimum: int = 1) -> float:
+    def fold(self, minimum: int = 1) -> None:
         """Fold the pending learning and commerce rows into the current-state tables, in a
-        transaction, if there are at least `minimum` of them; the fold's seconds (0 if none),
-        without the wait for the lock (a snapshot counts them, consumer/snapshot.py)."""
+        transaction, if there are at least `minimum` of them."""
         with self._lock:
             if self._pending >= max(1, minimum):
-                started = time.perf_counter()
                 with self.transaction():
                     fold(self._con)
                 self._pending = 0
-                return time.perf_counter() - started
-        return 0.0
 
     def refold(self) -> None:
         """Recompute the current-state tables from all of learning_events and
