@@ -29,9 +29,9 @@ create or replace macro ordered_steps(since) as table
 -- folded one, or a pending lesson completion before the folded lesson step, the steps after
 -- it may be events folded long ago (below the old step): those learners and courses
 -- (`redo`) are computed again from their events from the earliest moved step on, the folded
--- ones read only where learner_days_folded (which holds the days of the rows before `since`,
--- as this table does their steps) has a day of the pair from then on. `unfolded` marks the
--- rows the pending events changed: a fold writes those back.
+-- ones read only where course_state_folded (which holds the rows before `since`, as this
+-- table does) has an active event of the pair from then on. `unfolded` marks the rows the
+-- pending events changed: a fold writes those back.
 with new as (
     select learner_key, course_key, action, occurred_at
     from learning_events
@@ -66,16 +66,17 @@ redo as materialized (  -- `since_at`: the earliest step that moves; no step dep
     where new_enrolled < coalesce(enrolled_at, 'infinity'::timestamptz)
        or new_lesson < coalesce(lesson_at, 'infinity'::timestamptz)
 ),
-old as materialized (  -- those with folded events at or after since_at: their active days
-    -- as folded (sql/state/90, the folded rows' days) say so. A new enrolment has none, nor
-    -- has a live step's pair (no event folded after it): with none the folded events are not
-    -- read (a semi join to nothing skips the scan), where every redo read the learner and
-    -- course of all 10M events at 10M (0.3-0.6 s CPU of a fold of 50,000)
+old as materialized (  -- those with folded events at or after since_at: the pair's last
+    -- active event as folded (course_state_folded.last_activity_at, the same events) says
+    -- so. A new enrolment has none, nor has a live step's pair (no event folded after it):
+    -- with none the folded events are not read (a join to nothing skips the scan), where
+    -- every redo read the learner and course of all 10M events at 10M (0.3-0.5 s CPU of a
+    -- fold of 50,000)
     select r.learner_key, r.course_key, r.since_at
     from redo r
-    semi join learner_days_folded d
-      on d.learner_key = r.learner_key and d.course_key = r.course_key
-     and d.day >= cast(timezone('America/Sao_Paulo', r.since_at) as date)
+    semi join course_state_folded c
+      on c.learner_key = r.learner_key and c.course_key = r.course_key
+     and c.last_activity_at >= r.since_at
 ),
 history as (  -- every event of a redo pair from its since_at on: pending, and folded of `old`
     select n.learner_key, n.course_key, n.action, n.occurred_at
