@@ -11,7 +11,7 @@ import duckdb
 from consumer.snapshot import publish
 from consumer.store import Store
 from consumer.store.state import STATES
-from tests.support.rows import batch_of, learn, raw
+from tests.support.rows import T0, batch_of, learn, raw
 from tests.support.simulated import assert_engagement_terms_folded, assert_folded_as_at_once
 
 DAY = 24 * 60
@@ -97,9 +97,10 @@ def test_a_snapshot_folds_first_once_enough_rows_are_pending(tmp_path):
 
 def test_a_fold_reuses_staged_states_and_equals_a_refold():
     """Course state reads lesson and module state's staged rows (a temp macro shadows each
-    for the rest of the fold, consumer/store/state.py): folding in random chunks, in random
-    order, leaves every state table as a refold from all rows (which shadows nothing) does,
-    and no temp macro behind."""
+    for the rest of the fold, consumer/store/state.py), the learner days' readers the
+    pending learners' folded days (a temp table shadows learner_days_folded): folding in
+    random chunks, in random order, leaves every state table as a refold from all rows
+    (which shadows nothing) does, and no temp macro or table behind."""
     rng = random.Random(5)
     actions = ("lesson_completed", "lesson_uncompleted", "module_completed",
                "module_uncompleted", "course_completed", "lesson_started", "enrolled")
@@ -120,6 +121,9 @@ def test_a_fold_reuses_staged_states_and_equals_a_refold():
     folded = {t: store.query(sql)[1] for t, sql in read.items()}
     assert store.query("select count(*) from duckdb_functions() "
                        "where database_name = 'temp' and function_type = 'table_macro'")[1] \
+        == [(0,)]
+    # nor the temp learner days it read in place of learner_days_folded (State.scoped)
+    assert store.query("select count(*) from duckdb_tables() where database_name = 'temp'")[1] \
         == [(0,)]
     with store.transaction():
         store.refold()
@@ -200,4 +204,83 @@ def test_funnel_pairs_fold_from_the_staged_funnel_days_and_answer_every_range():
     assert store.query("select count(*) from funnel_pairs_folded where list_any_value("
                        "list_transform(lesson, lambda c: c.until < 'infinity'::date))")[1] \
         != [(0,)]  # some completion undone later: not every "until" is 'infinity'
+    store.close()
+
+
+def test_ordered_steps_redone_from_the_moved_step_read_the_folded_events_after_it():
+    """A pending enrolment (or lesson completion) earlier than the folded one moves the
+    steps after it to events that may have been folded long ago: a pair is redone from the
+    moved step on, its folded events read where the folded learner days have a day of the
+    pair from then on (sql/state/94). Folded events before, after and on the same São Paulo
+    day as the moved step, a pair with events folded before any enrolment, and a new pair:
+    each row as computed at once from every event, pending and after the fold."""
+    store = Store(":memory:", fold_at=10**9)
+    hour = 60
+    folded = [  # (learner, action, minutes after T0, 12:00 UTC)
+        ("moved@x", "enrolled", 10 * DAY), ("moved@x", "lesson_started", 7 * DAY),
+        ("moved@x", "lesson_completed", 12 * DAY), ("moved@x", "course_completed", 20 * DAY),
+        # 02:45 and 02:50 UTC on the 13th, 23:45 and 23:50 on the 12th in São Paulo: their
+        # only day there is that of the pending enrolment at 02:30 UTC (23:30)
+        ("sameday@x", "enrolled", 2 * DAY + 890), ("sameday@x", "lesson_started", 2 * DAY + 885),
+        ("lesson@x", "enrolled", 0), ("lesson@x", "course_completed", 8 * DAY),
+        ("lesson@x", "lesson_completed", 10 * DAY), ("lesson@x", "course_completed", 30 * DAY),
+        ("early@x", "lesson_started", 3 * DAY), ("early@x", "lesson_completed", 4 * DAY),
+    ]
+    pending = [
+        ("moved@x", "enrolled", 5 * DAY), ("sameday@x", "enrolled", 2 * DAY + 870),
+        ("lesson@x", "lesson_completed", 6 * DAY), ("early@x", "enrolled", 2 * DAY),
+        ("new@x", "enrolled", DAY), ("new@x", "lesson_completed", DAY + hour),
+    ]
+    for k, (learner, action, minutes) in enumerate(folded):
+        store.write(batch_of((raw(f"f{k}", k), [learn(f"f{k}", k, action, minutes, lesson="x",
+                                                      learner=learner)])), "t")
+    store.fold()
+    for k, (learner, action, minutes) in enumerate(pending, start=100):
+        store.write(batch_of((raw(f"p{k}", k), [learn(f"p{k}", k, action, minutes, lesson="x",
+                                                      learner=learner)])), "t")
+
+    def steps() -> dict[str, tuple[object, ...]]:
+        rows = store.query("""select learner_key, enrolled_at, started_at, lesson_at, course_at
+                              from ordered_steps(fold_since()) order by all""")[1]
+        return {r[0]: tuple(None if t is None else round((t - T0).total_seconds() / 60)
+                            for t in r[1:]) for r in rows}
+
+    expected = {
+        "moved@x": (5 * DAY, 7 * DAY, 12 * DAY, 20 * DAY),  # started: a folded event
+        "sameday@x": (2 * DAY + 870, 2 * DAY + 885, None, None),
+        "lesson@x": (0, 6 * DAY, 6 * DAY, 8 * DAY),  # course: folded before the old lesson
+        "early@x": (2 * DAY, 3 * DAY, 4 * DAY, None),  # folded before their enrolment
+        "new@x": (DAY, DAY + hour, DAY + hour, None),
+    }
+    assert steps() == expected
+    store.fold()
+    assert steps() == expected
+    assert_folded_as_at_once(store, "ordered_steps")
+    store.close()
+
+
+def test_learner_activity_merges_pending_days_into_the_folded_lists():
+    """A learner's folded days and weeks and their pending ones (earlier, the same, later,
+    of another course, inactivity_flagged not counted) are one ascending list each, pending
+    and after the fold; a learner with no folded row gets one."""
+    store = Store(":memory:", fold_at=10**9)
+    folded = [("a@x", "lesson_started", 3 * DAY), ("a@x", "lesson_started", 10 * DAY)]
+    pending = [("a@x", "lesson_started", 3 * DAY + 60), ("a@x", "lesson_started", DAY),
+               ("a@x", "inactivity_flagged", 20 * DAY), ("b@x", "lesson_started", 5 * DAY)]
+    for k, (learner, action, minutes) in enumerate(folded):
+        store.write(batch_of((raw(f"f{k}", k), [learn(f"f{k}", k, action, minutes, lesson="x",
+                                                      learner=learner)])), "t")
+    store.fold()
+    for k, (learner, action, minutes) in enumerate(pending, start=100):
+        store.write(batch_of((raw(f"p{k}", k), [learn(
+            f"p{k}", k, action, minutes, lesson="x", learner=learner,
+            course="alpaclass:c2" if k % 2 else "alpaclass:c1")])), "t")
+    read = """select learner_key, [d - date '2024-01-10' for d in days],
+                     [w - date '2024-01-08' for w in weeks]
+              from learner_activity(fold_since()) order by all"""
+    expected = [("a@x", [1, 3, 10], [0, 7]), ("b@x", [5], [7])]
+    assert store.query(read)[1] == expected
+    store.fold()
+    assert store.query(read)[1] == expected
+    assert_folded_as_at_once(store, "learner_activity")
     store.close()

@@ -3,6 +3,10 @@
 -- learner_days(since) that merges the events not folded yet into it; the view
 -- learner_active_days (sql/views/09) reads it. The grain above is read by
 -- consumer/store/state.py, which folds, refolds and erases every state alike.
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): its macros read of learner_days_folded the days
+-- the pending events touch (learner_days, where unfolded) and those of the learners with
+-- pending events (learner_days_pending, sql/state/92).
 -- Per learner, course and calendar day, the active events as of the last fold: the grouping
 -- of every event that engagement_daily, engagement_daily_all and the learner activity
 -- (sql/state/98) share (10M events grouped took 2.7 s per read; this table has one row per
