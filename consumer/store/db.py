@@ -24,11 +24,11 @@ __all__ = ["Rowtuple", "Store"]
 
 # Tables whose batch goes in as one insert from columns of Python objects (DuckDB's scan of
 # a dict of numpy object arrays) instead of through the appender, which converts value by
-# value, row by row: learning rows (24 columns) 5.8-6.4 us of CPU each by the appender,
-# 3.4-3.8 by the scan, the commit the same (README "Performance", issue 16's sixth part).
-# Raw rows (8 columns, long bodies) gained nothing measurable (4.1-4.3 against 3.2-4.6 us);
-# the other tables have few rows per batch, and commerce rows hold lists of Decimals.
-COLUMNAR = frozenset({"learning_events"})
+# value, row by row. CPU a row, appender / scan, the commit the same (README "Performance",
+# issue 16's sixth part): learning rows (24 columns) 5.8-6.4 / 3.4-3.8 us, raw rows
+# 4.2-4.7 / 2.8-3.2 us. Commerce rows (lists of Decimals) gained nothing (8.2-8.6 against
+# 8.4-10.9 us); the other tables have a handful of rows per batch.
+COLUMNAR = frozenset({"raw_events", "learning_events"})
 BATCH_VIEW = "_batch_rows"  # the registered columns, for the one insert
 
 
@@ -106,12 +106,13 @@ class Store(Connection):
         names = self._columns[table]
         data = {name: np.fromiter(column, dtype=object, count=len(tuples))
                 for name, column in zip(names, zip(*tuples, strict=True), strict=True)}
+        # Not unregistered when the insert fails: the transaction is aborted then (a key
+        # refused), so the unregister would fail too and hide the cause; the rollback
+        # drops the registration, and the next batch's replaces any left.
         self._con.register(BATCH_VIEW, data)
-        try:
-            self._con.execute(f"insert into {table} ({', '.join(names)}) "
-                              f"select {', '.join(names)} from {BATCH_VIEW}")
-        finally:
-            self._con.unregister(BATCH_VIEW)
+        self._con.execute(f"insert into {table} ({', '.join(names)}) "
+                          f"select {', '.join(names)} from {BATCH_VIEW}")
+        self._con.unregister(BATCH_VIEW)
 
     def stored(self, uids: Sequence[str]) -> set[str]:
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
