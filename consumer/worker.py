@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -65,8 +64,6 @@ class Worker:
         self.stored = 0  # new events stored since start
         self.consumed = 0  # messages read since start (duplicates and dead letters included)
         self._stop = asyncio.Event()
-        # The next poll, fetched while the batch in hand is stored (`_poll_once`).
-        self._ahead: asyncio.Task[tuple[dict[TopicPartition, list[Any]], int]] | None = None
         self.offsets = StoredOffsets(store, settings.topic)  # and the lock of the batch in hand
         self.snapshots = Snapshots(store, settings.snapshot_path, settings.snapshot_interval,
                                    self.metrics.snapshot_published, settings.free_space_warning)
@@ -113,40 +110,19 @@ class Worker:
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)
         finally:
-            await self._drop_ahead()
             self.running = False
             await self.probe.stop()
             await consumer.stop()
 
-    async def _fetch(self, consumer: AIOKafkaConsumer
-                     ) -> tuple[dict[TopicPartition, list[Any]], int]:
-        """The next records, and the assignment generation they were polled under."""
+    async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
         s = self.settings
         records = await consumer.getmany(timeout_ms=s.poll_timeout_ms,
                                          max_records=s.batch_max_records)
-        polled_under = self._resume.generation
         # A partition that brought nothing may sit past the end of a new, shorter log.
         await self._resume.check_ends(consumer.assignment() - records.keys())
-        return records, polled_under
-
-    async def _drop_ahead(self) -> None:
-        """Forget the records fetched ahead and not stored: DuckDB's offsets, not the
-        consumer's position, say where the next start reads from."""
-        if self._ahead is not None:
-            ahead, self._ahead = self._ahead, None
-            ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError, KafkaError):
-                await ahead
-
-    async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
-        s = self.settings
-        if self._ahead is not None:
-            ahead, self._ahead = self._ahead, None
-            records, polled_under = await ahead
-        else:
-            records, polled_under = await self._fetch(consumer)
         if not records:
             return 0
+        polled_under = self._resume.generation
         async with self.offsets.in_hand:
             if self._resume.generation != polled_under:
                 # A rebalance ran while these records waited for the lock: it sought every
@@ -158,11 +134,6 @@ class Worker:
             records = await self._resume.checked(records)
             if not records:
                 return 0
-            # The next records are fetched while this batch is stored: aiokafka parses them
-            # on the event loop (about 3 us a record) while the store's thread decodes and
-            # DuckDB commits (its fsync), instead of after. Stored, or dropped by the
-            # generation check above if a rebalance comes between, never stored ahead.
-            self._ahead = asyncio.ensure_future(self._fetch(consumer))
             batch = await self._store(records)
         # DuckDB holds the offsets that count (committed with the rows, sought on assignment);
         # this group commit is for lag tools, so it is bounded, outside the in-hand lock (a
@@ -220,8 +191,7 @@ class Worker:
         deadline = time.monotonic() + self.settings.drain_timeout
         while time.monotonic() < deadline:
             assigned = consumer.assignment()
-            # Records fetched ahead moved the position without being stored: store them first.
-            if assigned and self._ahead is None:
+            if assigned:
                 ends = await consumer.end_offsets(list(assigned))
                 positions = {tp: await consumer.position(tp) for tp in assigned}
                 if all(positions[tp] >= end for tp, end in ends.items()):
