@@ -42,7 +42,7 @@ def _rows() -> list[tuple[RawRow, list[LearningRow]]]:
                                        "course_key": "alpaclass:c2"}))
         out.append((RawRow(uid, "eduzz", None if i % 5 == 0 else row.event_type,
                            row.received_at, at if late else None,
-                           '{"id": "%d", "a": "Ação 🎓"}' % i, row.kafka_partition,
+                           f'{{"id": "{i}", "a": "Ação 🎓"}}', row.kafka_partition,
                            row.kafka_offset), rows))
     return out
 
