@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -175,6 +176,20 @@ class Worker:
         raise AssertionError("unreachable")
 
     def _decode_and_write(
+            self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written, float]:
+        # A batch allocates some twenty container objects a message (the decoded rows' lists
+        # and tuples, the columns): the cyclic collector would pass over them and, in its
+        # oldest generation, over every live object, several times a batch, for no cycle to
+        # find. Reference counting frees them; the collector runs again once it is stored.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._decode_and_write_now(records)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _decode_and_write_now(
             self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written, float]:
         batch = Batch()
         for tp, msgs in records.items():
