@@ -1,0 +1,41 @@
+"""The worker's batch: the cyclic garbage collector is paused while a batch is decoded and
+written (consumer/worker.py `_decode_and_write`), and always left as it was found."""
+
+from __future__ import annotations
+
+import gc
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from consumer.worker import Worker
+
+
+def _worker(work: Any) -> Any:
+    return SimpleNamespace(_decode_and_write_now=work)
+
+
+def test_a_batch_pauses_the_collector_and_gives_it_back_even_when_the_store_fails():
+    during = []
+
+    def failing(records: Any) -> Any:
+        during.append(gc.isenabled())
+        raise RuntimeError("store failed")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        Worker._decode_and_write(_worker(failing), {})
+    assert during == [False]
+    assert gc.isenabled()
+    assert Worker._decode_and_write(_worker(lambda records: "stored"), {}) == "stored"
+    assert gc.isenabled()
+
+
+def test_a_collector_paused_by_someone_else_stays_paused():
+    gc.disable()
+    try:
+        Worker._decode_and_write(_worker(lambda records: None), {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
