@@ -97,6 +97,10 @@ class Worker:
                                        lambda partition: new_logs.labels(str(partition)).inc())
         consumer.subscribe([s.topic], listener=self._resume)
         await consumer.start()
+        # What start-up made (modules, the store, aiokafka's client) lives as long as the
+        # process: out of the collector's oldest generation, which the batches' allocations
+        # on the event loop (aiokafka's records) would otherwise walk over and over.
+        gc.freeze()
         self.running = True
         self.probe.start(consumer)
         try:
