@@ -1,5 +1,6 @@
-"""The worker's batch: the cyclic garbage collector is paused while a batch is decoded and
-written (consumer/worker.py `_decode_and_write`), and always left as it was found."""
+"""The worker and the cyclic garbage collector: paused while a batch is decoded and written
+(consumer/worker.py `_decode_and_write`) and always left as it was found; what start-up made
+frozen while the worker runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from consumer.worker import Worker
+from tests.conftest import RunningConsumer
 
 
 def _worker(work: Any) -> Any:
@@ -39,3 +41,17 @@ def test_a_collector_paused_by_someone_else_stays_paused():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_start_up_objects_are_frozen_while_consuming_and_given_back_after(
+        consumer_settings):
+    # Frozen: out of the collector's passes while batches allocate; unfrozen at the stop, so
+    # a process that runs a consumer and goes on (these tests) collects them again.
+    assert gc.get_freeze_count() == 0
+    running = RunningConsumer(consumer_settings)
+    await running.start()
+    try:
+        assert gc.get_freeze_count() > 0
+    finally:
+        await running.stop()
+    assert gc.get_freeze_count() == 0
