@@ -123,15 +123,6 @@ class Worker:
             await consumer.stop()
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> int:
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            return await self._poll_once_now(consumer)
-        finally:
-            if paused:
-                gc.enable()
-
-    async def _poll_once_now(self, consumer: AIOKafkaConsumer) -> int:
         s = self.settings
         records = await consumer.getmany(timeout_ms=s.poll_timeout_ms,
                                          max_records=s.batch_max_records)
