@@ -36,6 +36,16 @@ def test_hashes_keep_the_order_of_the_uids():
     assert Seen.hashes(con, []).dtype == np.uint64
 
 
+def test_hashes_of_a_large_batch_keep_its_order():
+    # Many vectors of a registered column, which DuckDB may scan on several threads: the
+    # hashes must still come back in the uids' order (a list_transform keeps it by definition).
+    con = duckdb.connect(config={"threads": 4})
+    uids = [f"eduzz:{i * 7919 % 50_000}" for i in range(50_000)]
+    ((listed,),) = con.execute("select list_transform($1::varchar[], lambda u: hash(u))",
+                               [uids]).fetchall()
+    assert Seen.hashes(con, uids).tolist() == listed
+
+
 def test_a_restart_loads_every_stored_event_uid(tmp_path):
     store = Store(tmp_path / "db.duckdb")
     store.write(batch_of(*((raw(f"eduzz:{i}", i), []) for i in range(30))), "t")

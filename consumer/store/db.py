@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from msgspec import Struct
 from msgspec.structs import astuple
 
@@ -15,11 +16,20 @@ from consumer.store.connection import Connection, Rowtuple
 from consumer.store.dedupe import duplicate_events, kept, redelivered_letters, stored_bodies
 from consumer.store.deliveries import deliveries
 from consumer.store.offsets import forget_offsets, save_offsets, stored_positions
-from consumer.store.schema import appenders
+from consumer.store.schema import APPENDED, appenders
 from consumer.store.seen import Seen
 from consumer.store.state import FOLD_AT, SINCE, fill_new, fold, positions, refold
 
 __all__ = ["Rowtuple", "Store"]
+
+# Tables whose batch goes in as one insert from columns of Python objects (DuckDB's scan of
+# a dict of numpy object arrays) instead of through the appender, which converts value by
+# value, row by row. CPU a row, appender / scan, the commit the same (README "Performance",
+# issue 16's sixth part): learning rows (24 columns) 5.8-6.4 / 3.4-3.8 us, raw rows
+# 4.2-4.7 / 2.8-3.2 us. Commerce rows (lists of Decimals) gained nothing (8.2-8.6 against
+# 8.4-10.9 us); the other tables have a handful of rows per batch.
+COLUMNAR = frozenset({"raw_events", "learning_events"})
+BATCH_VIEW = "_batch_rows"  # the registered columns, for the one insert
 
 
 class Store(Connection):
@@ -34,6 +44,9 @@ class Store(Connection):
 
     def _opened(self) -> None:
         self._appenders = appenders(self._con)
+        self._columns = {table: [*row.__struct_fields__,
+                                 *(["stored_seq"] if table in SINCE else [])]
+                         for table, row in APPENDED}
         # Which event_uids may be stored (store/seen.py): read when first needed, so the
         # commands that open the store without writing events (forget, products, check)
         # do not pay its load (0.7 s and 80 MB at 10M events).
@@ -79,9 +92,27 @@ class Store(Connection):
                 self._seq, self._pending = self._seq + len(rows), self._pending + len(rows)
             else:
                 tuples = [astuple(r) for r in rows]
-            self._appenders[table].append_rows(tuples)
-            self._appenders[table].flush()
+            if table in COLUMNAR:
+                self._insert_columns(table, tuples)
+            else:
+                self._appenders[table].append_rows(tuples)
+                self._appenders[table].flush()
         return len(rows)
+
+    def _insert_columns(self, table: str, tuples: list[tuple[object, ...]]) -> None:
+        """`tuples` (of `table`'s appended columns) in one insert, column by column. Each
+        column an object array as built (fromiter: a list value stays one element), so
+        DuckDB converts the Python values as the appender would, into the column's type."""
+        names = self._columns[table]
+        data = {name: np.fromiter(column, dtype=object, count=len(tuples))
+                for name, column in zip(names, zip(*tuples, strict=True), strict=True)}
+        # Not unregistered when the insert fails: the transaction is aborted then (a key
+        # refused), so the unregister would fail too and hide the cause; the rollback
+        # drops the registration, and the next batch's replaces any left.
+        self._con.register(BATCH_VIEW, data)
+        self._con.execute(f"insert into {table} ({', '.join(names)}) "
+                          f"select {', '.join(names)} from {BATCH_VIEW}")
+        self._con.unregister(BATCH_VIEW)
 
     def stored(self, uids: Sequence[str]) -> set[str]:
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""

@@ -17,6 +17,8 @@ def redelivered_letters(con: duckdb.DuckDBPyConnection, batch: Batch) -> set[tup
     """Dead letters without a raw row stored already at their position with the same bytes
     (a re-read). Bytes, not just offsets: a log restarted at 0 must not be dropped.
     Messages with a raw row need no such check: their event_uid dedupes them."""
+    if not batch.dead:  # most batches: no set of every raw row's position to build
+        return set()
     with_raw = {(r.kafka_partition, r.kafka_offset) for r in batch.raw}
     bare = [d for d in batch.dead if (d.kafka_partition, d.kafka_offset) not in with_raw]
     if not bare:

