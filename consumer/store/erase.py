@@ -24,7 +24,7 @@ from datetime import datetime
 import duckdb
 
 from consumer.sources.personal import CPF, keyed
-from consumer.store.state import EXTRA, SINCE, STATES
+from consumer.store.state import EVERYTHING, EXTRA, SINCE, STATES, from_scratch
 
 # The identities a learning row names, as typed strings (personal.py).
 LEARNING_IDS = """[case when learner_key like '%@%' then 'email:' else 'id:' end || learner_key,
@@ -205,7 +205,6 @@ def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> 
     the folded tables by name, and a temp table shadows a table of that name: shadowed by the
     touched rows alone and by empty folded tables, the macros fold just those rows (a whole
     refold takes 9 s at 10M)."""
-    (db,) = con.execute("select current_database()").fetchone() or ("",)
     scoped = [s for s in STATES if s.erased_by in SCOPES]
     con.execute(f"create temp table _days_before as select * from learner_days_folded "
                 f"where {SCOPES['learners']}")
@@ -217,16 +216,11 @@ def _refold_touched(con: duckdb.DuckDBPyConnection, removed: dict[str, int]) -> 
         source = staged[0].folds
         # Only the rows folded before (stored_seq under the mark): the others stay pending,
         # merged at read time like everyone's.
-        con.execute(f"create temp table {source} as select {COLUMNS.get(scope, '*')} "
-                    f'from "{db}".main.{source} where ({where}) and stored_seq < {SINCE[source]}')
-        for state in STATES:
-            con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
-                        "limit 0")
-        for state in staged:
-            con.execute(f"create temp table _re_{state.table} as "
-                        f"select * from {state.macro}(-9223372036854775808)")
-        for shadow in (source, *(s.table for s in STATES)):
-            con.execute(f"drop table temp.main.{shadow}")
+        with from_scratch(con, source, f"({where}) and stored_seq < {SINCE[source]}",
+                          COLUMNS.get(scope, "*")):
+            for state in staged:
+                con.execute(f"create temp table _re_{state.table} as "
+                            f"select * from {state.macro}($1)", [EVERYTHING])
     for state in scoped:
         removed[state.table] -= _count(con, f"insert into {state.table} by name "
                                             f"select {EXTRA} from _re_{state.table}")

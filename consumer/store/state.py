@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
 import duckdb
@@ -202,18 +203,46 @@ def refold(con: duckdb.DuckDBPyConnection) -> None:
 def fill_new(con: duckdb.DuckDBPyConnection) -> None:
     """Fill the state tables a newer version added to a store that has folded rows (they are
     created empty on open): each from every row, as `refold` would, the others untouched.
-    All are staged before any is written, so each macro sees the new ones empty, as in a
-    refold (refund_progress recomputes an invoice not in invoice_state_folded)."""
+    Staged from scratch (every folded table hidden), so each macro computes as in a refold:
+    seeing the others' folded rows made funnel_pairs join all 3.4M folded funnel days at
+    10M events, past the consumer's 1 GB memory limit, where a refold's stays within it."""
     if _one(con, "select count(*) from fold_mark")[0] == 0:
         return  # nothing folded yet: every row is pending, merged at read time
     empty = [s for s in STATES if _one(con, f"select count(*) from {s.table}")[0] == 0]
-    for state in empty:
-        con.execute(f"create or replace temp table _fill_{state.table} as "
-                    f"select * from {state.reads}($1) where unfolded", [EVERYTHING])
+    with from_scratch(con):
+        for state in empty:
+            con.execute(f"create or replace temp table _fill_{state.table} as "
+                        f"select * from {state.reads}($1) where unfolded", [EVERYTHING])
     for state in empty:
         con.execute(f"insert into {state.table} by name select {EXTRA} "
                     f"from _fill_{state.table}")
         con.execute(f"drop table _fill_{state.table}")
+
+
+@contextmanager
+def from_scratch(con: duckdb.DuckDBPyConnection, source: str = "", where: str = "",
+                 columns: str = "*") -> Iterator[None]:
+    """While open, a state macro called with EVERYTHING computes as in a refold, whatever is
+    folded: every folded table is shadowed by an empty temp copy (the macros read tables by
+    name, and a temp table shadows a table of that name), and `source` (a table whose rows
+    are folded), if given, by a temp table of its `columns` where `where` (erase.py: the
+    touched people's rows alone). The shadows are dropped on the way out."""
+    (db,) = _one(con, "select current_database()")
+    shadows = []
+    try:
+        if source:
+            con.execute(f"create temp table {source} as select {columns} "
+                        f'from "{db}".main.{source} where {where}')
+            shadows.append(source)
+        for state in STATES:
+            con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
+                        "limit 0")
+            shadows.append(state.table)
+        yield
+    finally:
+        for shadow in shadows:  # an error inside propagates, not one of these drops
+            with suppress(duckdb.Error):
+                con.execute(f"drop table temp.main.{shadow}")
 
 
 def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
