@@ -207,6 +207,28 @@ def test_funnel_pairs_fold_from_the_staged_funnel_days_and_answer_every_range():
     store.close()
 
 
+def test_a_state_added_by_a_newer_version_is_filled_from_the_events_alone(tmp_path):
+    """A store made before funnel_pairs (its table empty, the other states folded) fills it
+    on open as `rebuild` would, from the events, every other folded table hidden (state.
+    from_scratch): reading the folded funnel days instead joined all 3.4M of them at 10M
+    events, past the consumer's 1 GB limit. A folded funnel day no event backs (planted
+    here) shows it: the fill does not read it."""
+    path = tmp_path / "learnstream.duckdb"
+    store = Store(path)
+    store.write(batch_of(*((raw(f"e{k}", k), [learn(f"e{k}", k, "lesson_started", k * DAY,
+                                                   lesson="x")]) for k in range(3))), "t")
+    store.fold()
+    built = store.query("select * from funnel_pairs_folded")[1]
+    store.close()
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into funnel_days_folded (learner_key, course_key, day, steps) "
+                    "values ('a@x.com', 'alpaclass:c1', date '2020-01-01', 2)")
+        con.execute("delete from funnel_pairs_folded")
+    store = Store(path)
+    assert store.query("select * from funnel_pairs_folded")[1] == built != []
+    store.close()
+
+
 def test_ordered_steps_redone_from_the_moved_step_read_the_folded_events_after_it():
     """A pending enrolment (or lesson completion) earlier than the folded one moves the
     steps after it to events that may have been folded long ago: a pair is redone from the
