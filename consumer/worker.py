@@ -188,12 +188,12 @@ class Worker:
         # and tuples, the columns): the cyclic collector would pass over them and, in its
         # oldest generation, over every live object, several times a batch, for no cycle to
         # find. Reference counting frees them; the collector runs again once it is stored.
-        paused = gc.isenabled()
+        enabled = gc.isenabled()
         gc.disable()
         try:
             return self._decode_and_write_now(records)
         finally:
-            if paused:
+            if enabled:
                 gc.enable()
 
     def _decode_and_write_now(
