@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pytest
 
 from consumer.journeys import identity, journeys, product_mapping, shuffled
 from consumer.ops import products
-from consumer.rows import Batch, CommerceRow, Decoded, RawRow
+from consumer.rows import Batch, CommerceRow, Decoded, LearningRow, RawRow
 from consumer.snapshot import publish
 from consumer.store import ReadOnly, Store
 from tests.conftest import FIXTURES
@@ -290,6 +290,65 @@ def test_the_folded_purchase_state_equals_a_recomputation_in_any_order(seed):
         store.refold()
     assert_purchase_state_folded(store)
     assert_views(rows_of(store), answers)
+    store.close()
+
+
+def _hand_batch(first: int, rows: list[LearningRow | CommerceRow]) -> Batch:
+    """`rows` as one batch of a source's messages at offsets from `first` on."""
+    batch = Batch()
+    for i, row in enumerate(rows, first):
+        learning = isinstance(row, LearningRow)
+        raw = RawRow(f"eduzz:hand{i}", "eduzz", row.event_type, row.occurred_at, None, "{}",
+                     0, i)
+        batch.add(0, i, Decoded(raw, [row] if learning else [],
+                                [] if learning else [row], None))
+    return batch
+
+
+def test_a_fold_writes_back_every_row_of_a_changed_invoice_and_no_vanished_one():
+    """The fold reads purchase_state_touched (sql/state/81), not every purchase row, and
+    replaces an invoice's rows together: an invoice of two products where only one course's
+    learning moves is written back with its unchanged sibling row (else the fold's delete by
+    invoice drops it), and one whose products change loses the row of the product it no
+    longer names."""
+    t = datetime(2024, 5, 1, tzinfo=UTC)
+
+    def paid(invoice: str, buyer: str, ids: list[str], at: datetime) -> CommerceRow:
+        return CommerceRow(f"eduzz:{invoice}:{len(ids)}", "myeduzz", "myeduzz.invoice_paid",
+                           at, buyer_key=buyer, invoice_id=invoice, status="paid",
+                           product_ids=ids, amount=Decimal("10.00"), currency="BRL",
+                           school_key="myeduzz:9")
+
+    def learned(buyer: str, course: str, action: str, at: datetime) -> LearningRow:
+        lesson = f"{course}:l1" if action.startswith("lesson") else None
+        return LearningRow(f"{buyer}:{course}:{action}", "alpaclass", "alpaclass.x", action,
+                           at, at, learner_key=buyer, course_key=course,
+                           module_key=lesson and f"{course}:m1", lesson_key=lesson)
+
+    store = Store(":memory:", fold_at=10**9)
+    mapped(store, [("myeduzz:9", "P1", "alpaclass:c1"), ("myeduzz:9", "P2", "alpaclass:c2")])
+    store.write(_hand_batch(1, [
+        paid("i1", "b@x.com", ["P1", "P2"], t), paid("i2", "c@x.com", ["P1", "P2"], t),
+        *(learned(b, c, "enrolled", t + timedelta(hours=1))
+          for b in ("b@x.com", "c@x.com") for c in ("alpaclass:c1", "alpaclass:c2"))]), "hand")
+    store.fold()
+    assert store.query("select invoice_id, count(*) from purchase_state_folded "
+                       "group by all order by all")[1] == [("i1", 2), ("i2", 2)]
+    store.write(_hand_batch(100, [  # b learns on c1 only; i2 now names P1 alone
+        learned("b@x.com", "alpaclass:c1", "lesson_completed", t + timedelta(hours=2)),
+        paid("i2", "c@x.com", ["P1"], t + timedelta(minutes=5))]), "hand")
+    since = "commerce_fold_since()"
+    whole = store.query(f"select * from purchase_state({since}) where unfolded "
+                        "order by all")[1]
+    assert [(r[0], r[3]) for r in whole] == [
+        ("i1", "alpaclass:c1"), ("i1", "alpaclass:c2"), ("i2", "alpaclass:c1")]
+    assert store.query(f"select * from purchase_state_touched({since}) where unfolded "
+                       "order by all")[1] == whole
+    store.fold()
+    assert store.query("select invoice_id, course_key, lessons_completed "
+                       "from purchase_state_folded order by all")[1] == [
+        ("i1", "alpaclass:c1", 1), ("i1", "alpaclass:c2", 0), ("i2", "alpaclass:c1", 0)]
+    assert_purchase_state_folded(store)
     store.close()
 
 

@@ -38,10 +38,12 @@ def test_sql_files_are_numbered_one_object_each_and_idempotent():
             r"^create (?:table if not exists|or replace view|or replace macro) (\w+)", text,
             re.MULTILINE)
         if path in STATE_FILES:  # one state: its folded table, its macro, maybe its view
-            # or the macro it reads (purchase_state: the sales views read purchase_rows)
+            # or the macro it reads (purchase_state: the sales views read purchase_rows), and
+            # maybe the fold's `<state>_touched` (consumer/store/state.py, State.reads)
             state = name[3:-4]
             assert creates[0] == f"{state}_folded" and state in creates[1:3], path
-            assert len(creates) <= 3, f"{path}: one state, at most one view of it"
+            others = [c for c in creates if c != f"{state}_touched"]
+            assert len(others) <= 3, f"{path}: one state, at most one view of it"
             continue
         assert len(creates) == 1, f"{name} must create exactly one object"
         assert name[3:-4] == creates[0], f"{name} should be named for {creates[0]}"
