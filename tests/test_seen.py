@@ -33,6 +33,11 @@ def test_hashes_keep_the_order_of_the_uids():
     uids = [f"toolzz:sha256:{i:064x}" for i in range(2000)]
     direct = [con.execute("select hash($1)", [u]).fetchall()[0][0] for u in uids[:50]]
     assert Seen.hashes(con, uids)[:50].tolist() == direct
+    # A small batch's uids go by a list parameter, a large one's by a registered column
+    # (seen.LIST_BELOW): the same hash either way.
+    assert Seen.hashes(con, uids[:seen.LIST_BELOW - 1]).tolist() \
+        == Seen.hashes(con, uids)[:seen.LIST_BELOW - 1].tolist()
+    assert Seen.hashes(con, uids[:10]).tolist() == direct[:10]
     assert Seen.hashes(con, []).dtype == np.uint64
 
 

@@ -29,6 +29,11 @@ __all__ = ["Rowtuple", "Store"]
 # 4.2-4.7 / 2.8-3.2 us. Commerce rows (lists of Decimals) gained nothing (8.2-8.6 against
 # 8.4-10.9 us); the other tables have a handful of rows per batch.
 COLUMNAR = frozenset({"raw_events", "learning_events"})
+# Below this many rows the appender is the cheaper one: the insert's register and statement
+# cost about 1 ms whatever the rows (a live stream's polls hold tens of messages; with
+# 10-message batches the whole write took 1,010-1,069 us CPU a message by columns, 829-889
+# by the appender; about even at 300, README "Performance").
+COLUMNS_FROM = 500
 BATCH_VIEW = "_batch_rows"  # the registered columns, for the one insert
 
 
@@ -92,7 +97,7 @@ class Store(Connection):
                 self._seq, self._pending = self._seq + len(rows), self._pending + len(rows)
             else:
                 tuples = [astuple(r) for r in rows]
-            if table in COLUMNAR:
+            if table in COLUMNAR and len(tuples) >= COLUMNS_FROM:
                 self._insert_columns(table, tuples)
             else:
                 self._appenders[table].append_rows(tuples)
