@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, NamedTuple
 
 import duckdb
@@ -107,23 +107,28 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                                 "where stored_seq >= $1", [since[table]])
                for table in SINCE}
     shadowed = []
-    scoped = [] if everything else _scope(con, since["learning_events"])
-    clock.lap("scope")
-    try:
-        for state in STATES:
-            con.execute(f"create or replace temp table _fold_{state.table} as "
-                        f"select * from {state.reads}($1) where unfolded", [since[state.folds]])
-            if state.read_by_others and not everything:
-                _shadow(con, state, since[state.folds])
-                shadowed.append(state.macro)
-            clock.lap(f"stage {state.macro}")
-    finally:
-        for macro in shadowed:  # an error in staging propagates, not one of these drops
-            with suppress(duckdb.Error):
-                con.execute(f"drop macro table temp.main.{macro}")
-        for table in scoped:  # before the writes below, which are to the tables themselves
-            with suppress(duckdb.Error):
-                con.execute(f"drop table temp.main.{table}")
+    # The scoped states' folded tables, each as its rows of the learners with pending
+    # learning rows (State.scoped), read once instead of once per macro (at 10M, 50,000
+    # pending rows touch 30k of 200k learners, 0.55M of the 3.4M learner days); dropped
+    # before the writes below, which are to the tables themselves.
+    pending = ("where learner_key in (select learner_key from learning_events "
+               f"where stored_seq >= {int(since['learning_events'])})")
+    with _shadows(con, {} if everything else {s.table: ("*", pending)
+                                                for s in STATES if s.scoped}):
+        clock.lap("scope")
+        try:
+            for state in STATES:
+                con.execute(f"create or replace temp table _fold_{state.table} as "
+                            f"select * from {state.reads}($1) where unfolded",
+                            [since[state.folds]])
+                if state.read_by_others and not everything:
+                    _shadow(con, state, since[state.folds])
+                    shadowed.append(state.macro)
+                clock.lap(f"stage {state.macro}")
+        finally:
+            for macro in shadowed:  # an error in staging propagates, not one of these drops
+                with suppress(duckdb.Error):
+                    con.execute(f"drop macro table temp.main.{macro}")
     for state in STATES:
         # `is not distinct from`: a lesson's course_key may be null, and null is a key too.
         match = " and ".join(f"f.{k} is not distinct from n.{k}" for k in state.key)
@@ -141,27 +146,6 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                     "(greatest($1, fold_since()), greatest($1, fold_since()))", [last + 1])
     log.info("folded %d learning and %d commerce rows into the current state in %.2f s",
              *(counted[t][0] for t in SINCE), time.perf_counter() - started)
-
-
-def _scope(con: duckdb.DuckDBPyConnection, since: int) -> list[str]:
-    """Shadow each scoped state's folded table (State.scoped) with its rows of the learners
-    with learning rows from `since` on, until dropped; the tables shadowed. At 10M, 50,000
-    pending rows touch 30k of 200k learners, 0.55M of the 3.4M learner days: one pass over
-    them instead of one per macro that reads them."""
-    (db,) = _one(con, "select current_database()")
-    done = []
-    try:
-        for state in (s for s in STATES if s.scoped):
-            con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
-                        "where learner_key in (select learner_key from learning_events "
-                        "where stored_seq >= $1)", [since])
-            done.append(state.table)
-    except BaseException:
-        for table in done:
-            with suppress(duckdb.Error):
-                con.execute(f"drop table temp.main.{table}")
-        raise
-    return done
 
 
 def _shadow(con: duckdb.DuckDBPyConnection, state: State, since: int) -> None:
@@ -219,30 +203,34 @@ def fill_new(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table _fill_{state.table}")
 
 
-@contextmanager
 def from_scratch(con: duckdb.DuckDBPyConnection, source: str = "", where: str = "",
-                 columns: str = "*") -> Iterator[None]:
+                 columns: str = "*") -> AbstractContextManager[None]:
     """While open, a state macro called with EVERYTHING computes as in a refold, whatever is
-    folded: every folded table is shadowed by an empty temp copy (the macros read tables by
-    name, and a temp table shadows a table of that name), and `source` (a table whose rows
-    are folded), if given, by a temp table of its `columns` where `where` (erase.py: the
-    touched people's rows alone). The shadows are dropped on the way out."""
+    folded: every folded table is shadowed by an empty one, and `source` (a table whose rows
+    are folded), if given, by its `columns` where `where` (erase.py: the touched people's
+    rows alone)."""
+    tables = {source: (columns, f"where {where}")} if source else {}
+    return _shadows(con, tables | {s.table: ("*", "limit 0") for s in STATES})
+
+
+@contextmanager
+def _shadows(con: duckdb.DuckDBPyConnection,
+             tables: dict[str, tuple[str, str]]) -> Iterator[None]:
+    """Until exit, each of `tables` is shadowed by a temp table of its (columns, rows: a
+    clause after `from` it): the state macros read tables by name, and a temp table
+    shadows a table of that name. The shadows are dropped on the way out."""
     (db,) = _one(con, "select current_database()")
-    shadows = []
+    made = []
     try:
-        if source:
-            con.execute(f"create temp table {source} as select {columns} "
-                        f'from "{db}".main.{source} where {where}')
-            shadows.append(source)
-        for state in STATES:
-            con.execute(f'create temp table {state.table} as from "{db}".main.{state.table} '
-                        "limit 0")
-            shadows.append(state.table)
+        for table, (columns, rows) in tables.items():
+            con.execute(f'create temp table {table} as select {columns} '
+                        f'from "{db}".main.{table} {rows}')
+            made.append(table)
         yield
     finally:
-        for shadow in shadows:  # an error inside propagates, not one of these drops
+        for table in made:  # an error inside propagates, not one of these drops
             with suppress(duckdb.Error):
-                con.execute(f"drop table temp.main.{shadow}")
+                con.execute(f"drop table temp.main.{table}")
 
 
 def positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
