@@ -9,6 +9,8 @@ HELP = {
     "partitions": "partitions when the consumer creates the topic",
     "batch_max_records": "most records per getmany batch (one DuckDB transaction)",
     "poll_timeout_ms": "getmany wait when the topic is idle",
+    "batch_linger_ms": "after a poll brings records, how long to keep polling for more "
+                       "before they are written in one transaction (0 = at once)",
     "drain_timeout": "seconds to keep consuming after a stop signal until caught up",
     "session_timeout_ms": "group session timeout: how soon a dead consumer's partitions move",
     "free_space_warning": "warn (check, consumer log) when the data dir has less free space "

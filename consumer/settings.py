@@ -45,6 +45,7 @@ class ConsumerSettings(msgspec.Struct, frozen=True, kw_only=True):
     partitions: Annotated[int, msgspec.Meta(ge=1)] = 3
     batch_max_records: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     poll_timeout_ms: Annotated[int, msgspec.Meta(ge=1)] = 500
+    batch_linger_ms: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 200
     drain_timeout: Seconds = 0.0
     session_timeout_ms: Annotated[int, msgspec.Meta(ge=1000)] = 10_000
     store_retries: Annotated[int, msgspec.Meta(ge=0)] = 5

@@ -26,7 +26,7 @@ BAD = {
     "max_unverified_bytes": "0",
     "header_timeout": "0", "body_timeout": "soon", "log_level": "LOUD", "log_format": "xml",
     "workers": "0", "group": "", "data_dir": "", "partitions": "0", "batch_max_records": "0",
-    "poll_timeout_ms": "0", "drain_timeout": "-1", "session_timeout_ms": "10",
+    "poll_timeout_ms": "0", "batch_linger_ms": "-1", "drain_timeout": "-1", "session_timeout_ms": "10",
     "store_retries": "-1", "eduzz_zone": "Mars/Olympus", "toolzz_zone": "Nowhere/Special",
     "metrics_port": "70000", "http_port": "-1", "broker_port": "99999", "check_timeout": "0",
     "snapshot_interval": "-1", "memory_limit": "lots", "free_space_warning": "plenty",
