@@ -27,6 +27,7 @@ from consumer.store.suppression import use_key
 
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0
+LINGER_SLICE_MS = 100
 
 
 class StoreFailed(RuntimeError):
@@ -169,7 +170,8 @@ class Worker:
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 return
-            more = await consumer.getmany(timeout_ms=left_ms,
+            # In slices, so a stop is heard within one and the batch in hand written then.
+            more = await consumer.getmany(timeout_ms=min(left_ms, LINGER_SLICE_MS),
                                           max_records=s.batch_max_records - count)
             for tp, msgs in more.items():  # in offset order after what came before
                 records.setdefault(tp, []).extend(msgs)

@@ -1,15 +1,21 @@
-"""The worker and the cyclic garbage collector: paused while a batch is decoded and written
+"""The worker's batches: polls gathered into one transaction while records keep coming
+(`batch_linger_ms`); the cyclic garbage collector paused while a batch is decoded and written
 (consumer/worker.py `_decode_and_write`) and always left as it was found; what start-up made
 frozen while the worker runs."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from consumer.settings import ConsumerSettings
 from consumer.worker import Worker
 from tests.conftest import RunningConsumer
 
@@ -55,3 +61,57 @@ async def test_start_up_objects_are_frozen_while_consuming_and_given_back_after(
     finally:
         await running.stop()
     assert gc.get_freeze_count() == 0
+
+
+def _transactions(running: RunningConsumer) -> float:
+    count = running.worker.metrics.registry.get_sample_value("learnstream_batch_messages_count")
+    return count or 0.0
+
+
+async def _send_one_by_one(settings: ConsumerSettings, count: int) -> None:
+    # Each send awaits its ack, so the records reach the log one at a time, as a live
+    # stream's do, and a poll finds a few of them at most.
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap)
+    await producer.start()
+    try:
+        for n in range(count):
+            await producer.send_and_wait(settings.topic, b'{"not a webhook": %d}' % n,
+                                         partition=0)
+    finally:
+        await producer.stop()
+
+
+async def test_records_that_keep_coming_within_the_linger_are_written_in_one_transaction(
+        consumer_settings):
+    # The linger outlasts the sends however loaded the machine: the batch is closed by
+    # batch_max_records, then the next by the linger's end.
+    settings = msgspec.structs.replace(consumer_settings, batch_linger_ms=10_000,
+                                       batch_max_records=40)
+    running = RunningConsumer(settings)
+    await running.start()
+    try:
+        await _send_one_by_one(settings, 40)
+        await running.caught_up(40, timeout=5)
+        # Without the linger every poll is written on its own: tens of transactions here.
+        assert _transactions(running) == 1
+        await _send_one_by_one(settings, 5)
+        await running.caught_up(45, timeout=15)
+        assert _transactions(running) == 2
+    finally:
+        await running.stop()
+
+
+async def test_a_stop_during_the_linger_writes_what_is_in_hand_at_once(consumer_settings):
+    settings = msgspec.structs.replace(consumer_settings, batch_linger_ms=10_000)
+    running = RunningConsumer(settings)
+    await running.start()
+    try:
+        await _send_one_by_one(settings, 5)
+        await asyncio.sleep(0.5)  # polled, now lingering for more
+        assert _transactions(running) == 0
+    finally:
+        started = time.monotonic()
+        await running.stop()
+    assert time.monotonic() - started < 2.0
+    assert sum(running.store.offsets(settings.topic).values()) == 5
+    assert _transactions(running) == 1
