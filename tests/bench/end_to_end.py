@@ -37,14 +37,14 @@ async def _until_committed(bootstrap: str, topic: str, group: str, events: int,
 
 
 def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
-        root: Path = procs.ROOT, name: str = "") -> dict[str, object]:
+        root: Path = procs.ROOT, name: str = "", workers: int = 1) -> dict[str, object]:
     """Full-speed pass (sustained events/s), then a pass at half that rate (p99), on the
-    receiver and consumer of the code at `root`."""
+    receiver (with `workers` processes) and consumer of the code at `root`."""
     topic = group = f"bench-e2e-{name}{requests}-{free_port()}"
     asyncio.run(ensure_topic(broker.bootstrap, topic, 3))
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        http = receiver(broker, topic, port, root=root)
+        http = receiver(broker, topic, port, "--workers", str(workers), root=root)
         cons = procs.python("-m", "consumer", "--bootstrap", broker.bootstrap, "--topic", topic,
                             "--group", group, "--data-dir", data, "--session-timeout-ms", "2000",
                             "--metrics-port", "0", "--log-level", "WARNING", root=root)
@@ -86,7 +86,7 @@ def run(broker: EmbeddedBroker, requests: int, connections: int = 64,
 
 
 def compare(broker: EmbeddedBroker, requests: int, baseline: str,
-            rounds: int = 2) -> dict[str, object]:
+            rounds: int = 2, workers: int = 1) -> dict[str, object]:
     """This tree and `baseline`, interleaved: each round runs both, ours first on odd
     rounds and the baseline first on even ones."""
     base_root = checkout(baseline)
@@ -94,7 +94,7 @@ def compare(broker: EmbeddedBroker, requests: int, baseline: str,
     for i in range(rounds):
         order = [("ours", procs.ROOT), ("baseline", base_root)]
         for name, root in order if i % 2 == 0 else order[::-1]:
-            out[name].append(run(broker, requests, root=root, name=name))
+            out[name].append(run(broker, requests, root=root, name=name, workers=workers))
     ratios = [round(float(o["sustained_events_per_s"]) / float(b["sustained_events_per_s"]), 2)  # type: ignore[arg-type]
               for o, b in zip(out["ours"], out["baseline"], strict=True)]
     return {"baseline_ref": baseline, "rounds": out, "ratio_to_baseline_rounds": ratios}
@@ -105,13 +105,17 @@ def main() -> None:
     parser.add_argument("requests", type=int, nargs="?", default=50_000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--baseline", help="git ref run interleaved in the same rounds")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="receiver processes (compose.yaml runs 2: one per core)")
     args = parser.parse_args()
     broker = EmbeddedBroker().start()
     try:
         if args.baseline:
-            print(json.dumps(compare(broker, args.requests, args.baseline, args.rounds)))
+            print(json.dumps(compare(broker, args.requests, args.baseline, args.rounds,
+                                             args.workers)))
         else:
-            print(json.dumps([run(broker, args.requests) for _ in range(args.rounds)]))
+            print(json.dumps([run(broker, args.requests, workers=args.workers)
+                              for _ in range(args.rounds)]))
     finally:
         broker.stop()
 

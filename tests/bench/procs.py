@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -45,10 +46,27 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and its live descendants (a receiver's workers, say)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(FileNotFoundError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds `pid` has used so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds `pid` and its live descendants have used so far (all their
+    threads)."""
+    total = 0
+    for p in family(pid):
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Peak:
