@@ -25,9 +25,10 @@ log, which would make every caught-up partition look new.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -71,10 +72,11 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         self._on_new_log = on_new_log  # counts the partition (learnstream_new_logs_total)
         self.pending: dict[int, tuple[int, str]] = {}  # partition -> (offset, fingerprint)
         self.generation = 0  # assignments so far: records polled under an older one are stale
+        self.waiting = 0  # rebalance callbacks waiting for the batch in hand: do not linger
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Let the batch in hand be written and committed before the partitions go."""
-        async with self._offsets.in_hand:
+        async with self._waiting_for_the_batch():
             self.pending.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -82,7 +84,7 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         offset when no fingerprint was kept). A partition this store never read starts at the
         log's beginning, never at the group's commit: that belongs to whatever store the
         group fed before (the group commit is for lag tools only)."""
-        async with self._offsets.in_hand:  # no batch may be written between read and seek
+        async with self._waiting_for_the_batch():  # no batch written between read and seek
             self.generation += 1
             stored = await self._offsets.positions()
             fresh = [tp for tp in assigned if tp.partition not in stored]
@@ -101,6 +103,20 @@ class ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
                      sorted(tp.partition for tp in assigned),
                      {tp.partition: stored[tp.partition][0] for tp in assigned
                       if tp.partition in stored})
+
+    @contextlib.asynccontextmanager
+    async def _waiting_for_the_batch(self) -> AsyncIterator[None]:
+        """The in-hand lock, counted in `waiting` until it is taken, so the batch in hand is
+        written without lingering for more polls."""
+        self.waiting += 1
+        try:
+            await self._offsets.in_hand.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._offsets.in_hand.release()
 
     async def check_ends(self, idle: Collection[TopicPartition]) -> None:
         """Rewind any of `idle` (assigned partitions the last poll brought nothing for) whose

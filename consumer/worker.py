@@ -166,11 +166,13 @@ class Worker:
         s = self.settings
         count = sum(map(len, records.values()))
         deadline = time.monotonic() + s.batch_linger_ms / 1000
-        while count < s.batch_max_records and not self._stop.is_set():
+        while (count < s.batch_max_records and not self._stop.is_set()
+               and not self._resume.waiting):
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms <= 0:
                 return
-            # In slices, so a stop is heard within one and the batch in hand written then.
+            # In slices, so a stop or a rebalance is heard within one and the batch in hand
+            # written then.
             more = await consumer.getmany(timeout_ms=min(left_ms, LINGER_SLICE_MS),
                                           max_records=s.batch_max_records - count)
             for tp, msgs in more.items():  # in offset order after what came before

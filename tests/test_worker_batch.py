@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from consumer.settings import ConsumerSettings
 from consumer.worker import Worker
@@ -63,7 +63,10 @@ async def test_start_up_objects_are_frozen_while_consuming_and_given_back_after(
     assert gc.get_freeze_count() == 0
 
 
-def _transactions(running: RunningConsumer) -> float:
+async def _transactions(running: RunningConsumer) -> float:
+    # The worker counts a batch once its write returns: caught_up() may see the committed
+    # offsets first, and the worker's count is due in the loop's next turns.
+    await asyncio.sleep(0.1)
     count = running.worker.metrics.registry.get_sample_value("learnstream_batch_messages_count")
     return count or 0.0
 
@@ -93,10 +96,10 @@ async def test_records_that_keep_coming_within_the_linger_are_written_in_one_tra
         await _send_one_by_one(settings, 40)
         await running.caught_up(40, timeout=5)
         # Without the linger every poll is written on its own: tens of transactions here.
-        assert _transactions(running) == 1
+        assert await _transactions(running) == 1
         await _send_one_by_one(settings, 5)
         await running.caught_up(45, timeout=15)
-        assert _transactions(running) == 2
+        assert await _transactions(running) == 2
     finally:
         await running.stop()
 
@@ -108,10 +111,34 @@ async def test_a_stop_during_the_linger_writes_what_is_in_hand_at_once(consumer_
     try:
         await _send_one_by_one(settings, 5)
         await asyncio.sleep(0.5)  # polled, now lingering for more
-        assert _transactions(running) == 0
+        assert await _transactions(running) == 0
     finally:
         started = time.monotonic()
         await running.stop()
     assert time.monotonic() - started < 2.0
     assert sum(running.store.offsets(settings.topic).values()) == 5
-    assert _transactions(running) == 1
+    assert await _transactions(running) == 1
+
+
+async def test_a_rebalance_during_the_linger_gets_the_batch_in_hand_written_at_once(
+        consumer_settings):
+    settings = msgspec.structs.replace(consumer_settings, batch_linger_ms=20_000)
+    running = RunningConsumer(settings)
+    await running.start()
+    joining = AIOKafkaConsumer(settings.topic, bootstrap_servers=settings.bootstrap,
+                               group_id=settings.group, session_timeout_ms=2000,
+                               heartbeat_interval_ms=400)
+    try:
+        await _send_one_by_one(settings, 5)
+        await asyncio.sleep(0.5)  # polled, now lingering for more
+        assert await _transactions(running) == 0
+        # The group rebalances: the revocation waits for the batch in hand, and the joining
+        # member for the revocation (a bound, so a lingering batch fails rather than hangs).
+        async with asyncio.timeout(10):  # 2 s here
+            await joining.start()
+            await running.caught_up(5, timeout=10)  # not at the linger's end
+        assert await _transactions(running) == 1
+    finally:
+        async with asyncio.timeout(30):
+            await running.stop()
+            await joining.stop()
