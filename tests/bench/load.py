@@ -94,6 +94,7 @@ class _Shared:
         self.statuses: Counter[int] = Counter()
         self.loop = asyncio.get_running_loop()
         self.start = time.perf_counter()
+        self.started_at = time.monotonic()  # the system's clock: other processes compare it
 
 
 async def run(port: int, requests: list[bytes], connections: int, rate: float) -> dict[str, object]:
@@ -115,6 +116,7 @@ async def run(port: int, requests: list[bytes], connections: int, rate: float) -
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
 
     return {"requests": len(latencies), "statuses": dict(shared.statuses),
+            "started_monotonic": shared.started_at,
             "seconds": round(seconds, 3), "rps": round(len(latencies) / seconds),
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 2),
             "send_cpu_s": round(send_cpu, 3),
