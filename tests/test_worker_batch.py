@@ -88,7 +88,7 @@ async def test_records_that_keep_coming_within_the_linger_are_written_in_one_tra
         consumer_settings):
     # The linger outlasts the sends however loaded the machine: the batch is closed by
     # batch_max_records, then the next by the linger's end.
-    settings = msgspec.structs.replace(consumer_settings, batch_linger_ms=10_000,
+    settings = msgspec.structs.replace(consumer_settings, batch_linger_ms=5_000,
                                        batch_max_records=40)
     running = RunningConsumer(settings)
     await running.start()
