@@ -31,7 +31,10 @@ with new as (
 )
 select coalesce(n.learner_key, f.learner_key) as learner_key,
        coalesce(n.week, f.week) as week,
-       f.learner_key is null as unfolded
+       f.learner_key is null as unfolded,
+       -- the folded row (null: none, on every `unfolded` row): what a fold deletes by rowid,
+       -- so it deletes nothing without a scan of the 1.35M folded weeks at 10M
+       f.rowid as folded_rowid
 from learner_weeks_folded f
 full join new n on f.learner_key = n.learner_key and f.week = n.week;
 
