@@ -42,6 +42,13 @@ TOUCHED = "create or replace macro {}_touched("
 SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
 EVERYTHING = -2**63  # a `since` before every row: refold from scratch
 
+# The rowid in its folded table of the row a staged row replaces: a column of a scoped
+# copy (each row's), or of a state macro's rows (the folded row merged; null: none).
+# Deleting by rowid skips the scan of the folded table that a delete joined on the key
+# needs (at 10M, 3.3-3.4M rows of lesson state, learner days and funnel days, 0.15 CPU s
+# each per fold).
+ROWID = "folded_rowid"
+
 
 class State(NamedTuple):
     """One file of sql/state/ that declares a grain: `<name>_folded` and `<name>`."""
@@ -65,6 +72,9 @@ class State(NamedTuple):
     # instead of the whole table (a temp table shadows a table, as in erase.py), with each
     # row's rowid (ROWID), by which the write-back deletes the rows it replaces.
     scoped: bool = False
+    # Its macro gives each row the rowid of the folded row it replaces (its file defines
+    # `... as folded_rowid`): the write-back deletes by those instead of joining the key.
+    rowids: bool = False
 
 
 def states() -> list[State]:
@@ -83,19 +93,13 @@ def states() -> list[State]:
                                any(re.search(rf"\b{name}\(", other)
                                    for p, other in files if p != path),
                                f"{name}_touched" if TOUCHED.format(name) in text else name,
-                               SCOPED in text))
+                               SCOPED in text, f" as {ROWID}" in text))
     return found
 
 
 # Read once: course_state reads lesson_state and module_state, so every state is staged
 # (in file order) before any table is written.
 STATES = states()
-# The rowid in its folded table of the row a staged row replaces: a column of a scoped
-# copy (each row's), or of a state macro's rows (the folded row merged; null: none).
-# Deleting by rowid skips the scan of the folded table that a delete joined on the key
-# needs (at 10M, 3.3-3.4M rows of lesson state, learner days and funnel days, 0.15 CPU s
-# each per fold).
-ROWID = "folded_rowid"
 # Macro-only columns, and ROWID (a macro's `f.*` of a scoped copy may pass it on too).
 EXTRA = f"columns(lambda c: c not in ('unfolded', 'completion_change', '{ROWID}'))"
 UNCHANGED = {"unfolded": "false", "completion_change": "0"}  # theirs on a row left alone
@@ -146,7 +150,7 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                 con.execute(f"delete from {table} where rowid in (select f.{ROWID} "
                             f"from temp.main.{state.table} f semi join _fold_{state.table} n "
                             f"on {match})")
-            elif _has_rowids(con, state):
+            elif state.rowids and not everything:  # a refold emptied the tables first
                 con.execute(f"delete from {table} where rowid in "
                             f"(select {ROWID} from _fold_{state.table})")
             else:
@@ -164,14 +168,6 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                     "(greatest($1, fold_since()), greatest($1, fold_since()))", [last + 1])
     log.info("folded %d learning and %d commerce rows into the current state in %.2f s",
              *(counted[t][0] for t in SINCE), time.perf_counter() - started)
-
-
-def _has_rowids(con: duckdb.DuckDBPyConnection, state: State) -> bool:
-    """Whether `state`'s macro gives each row the rowid of the folded row it replaces
-    (ROWID; in a refold, whose folded tables are emptied first, none does)."""
-    return bool(_one(con, "select count(*) from duckdb_columns() where database_name = 'temp' "
-                          "and table_name = $1 and column_name = $2",
-                     [f"_fold_{state.table}", ROWID])[0])
 
 
 def _shadow(con: duckdb.DuckDBPyConnection, state: State, since: int) -> None:
