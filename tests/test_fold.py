@@ -306,3 +306,73 @@ def test_learner_activity_merges_pending_days_into_the_folded_lists():
     assert store.query(read)[1] == expected
     assert_folded_as_at_once(store, "learner_activity")
     store.close()
+
+
+def test_a_fold_deletes_the_folded_rows_it_replaces_by_their_rowid():
+    """lesson_state, funnel_days and learner_weeks give each row a fold writes back the rowid
+    of the folded row it replaces (null for a new key; for weeks, which only add, always), so
+    the write-back deletes those rows by rowid without a pass over the folded table; the
+    fold then leaves each key once, as a refold does."""
+    store = Store(":memory:", fold_at=10**9)
+    folded = [("lesson_completed", DAY, "a"), ("lesson_started", 3 * DAY, "b")]
+    pending = [("lesson_uncompleted", DAY + 60, "a"),  # replaces a's row and its day
+               ("lesson_completed", 9 * DAY, "c")]  # a new lesson, day and week
+    for k, (action, minutes, lesson) in enumerate(folded):
+        store.write(batch_of((raw(f"f{k}", k), [learn(f"f{k}", k, action, minutes,
+                                                      lesson=lesson)])), "t")
+    store.fold()
+    for k, (action, minutes, lesson) in enumerate(pending, start=10):
+        store.write(batch_of((raw(f"p{k}", k), [learn(f"p{k}", k, action, minutes,
+                                                      lesson=lesson)])), "t")
+    for state in (s for s in STATES if s.macro in ("lesson_state", "funnel_days",
+                                                   "learner_weeks")):
+        match = " and ".join(f"f.{k} is not distinct from s.{k}" for k in state.key)
+        rows = store.query(f"""select f.rowid is not null,
+                   s.folded_rowid is not distinct from f.rowid
+            from {state.macro}(fold_since()) s left join {state.table} f on {match}
+            where s.unfolded order by all""")[1]
+        assert rows == ([(False, True)] if state.macro == "learner_weeks" else
+                        [(False, True), (True, True)]), state.macro
+    store.fold()
+    assert store.query("select lesson_key, completed from lesson_state_folded "
+                       "order by all")[1] == [("a", False), ("b", None), ("c", True)]
+    assert_folded_as_at_once(store, "learner_weeks")
+    for state in STATES:
+        keys = ", ".join(state.key)
+        assert store.query(f"select count(*) = count(distinct ({keys})) "
+                           f"from {state.table}")[1] == [(True,)], state.table
+    store.close()
+
+
+def test_a_touched_funnel_pair_keeps_its_other_days_from_its_folded_lists():
+    """A pair with pending events gets its folded lists with the changed days put in place
+    (funnel_pairs_touched reads the pair's one folded row, not all its folded days): with the
+    folded funnel days hidden, its other folded day is still there, and a changed day
+    replaces its entry rather than adding a second one."""
+    store = Store(":memory:", fold_at=10**9)
+    folded = [("enrolled", DAY), ("lesson_completed", 3 * DAY)]
+    pending = [("lesson_started", 3 * DAY + 60), ("enrolled", 6 * DAY)]
+    for k, (action, minutes) in enumerate(folded):
+        store.write(batch_of((raw(f"f{k}", k), [learn(f"f{k}", k, action, minutes,
+                                                      lesson="a")])), "t")
+    store.fold()
+    for k, (action, minutes) in enumerate(pending, start=10):
+        store.write(batch_of((raw(f"p{k}", k), [learn(f"p{k}", k, action, minutes,
+                                                      lesson="a")])), "t")
+    read = """select [d - date '2024-01-10' for d in days],
+                     [d - date '2024-01-10' for d in enrolled],
+                     [d - date '2024-01-10' for d in started],
+                     [x.day - date '2024-01-10' for x in lesson]
+              from funnel_pairs_touched(fold_since())"""
+    expected = [([1, 3, 6], [1, 6], [3], [3])]
+    assert store.query(read)[1] == expected
+    (db,) = store.query("select current_database()")[1][0]
+    store.query(f'create temp table funnel_days_folded as from "{db}".main.funnel_days_folded '
+                "where day <> date '2024-01-11'")  # the pending events' days stay
+    try:
+        assert store.query(read)[1] == expected
+    finally:
+        store.query("drop table temp.main.funnel_days_folded")
+    store.fold()
+    assert_folded_as_at_once(store, "funnel_pairs", "funnel_days")
+    store.close()

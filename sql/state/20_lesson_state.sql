@@ -27,7 +27,8 @@ create or replace macro lesson_state(since) as table
 -- order. Reading the folded state is a scan of one row per learner and lesson instead of a
 -- grouping of every event. `unfolded` marks rows those events changed and
 -- `completion_change` (-1, 0, +1) how their completion moved: a fold writes those rows back
--- and course_state adjusts its lesson counts by them.
+-- and course_state adjusts its lesson counts by them, and deletes the folded rows they
+-- replace by `folded_rowid`.
 with new as (
     select learner_key, course_key, lesson_key,
            arg_max(action = 'lesson_completed', o) filter (where completion) as completed,
@@ -53,7 +54,10 @@ select coalesce(n.learner_key, f.learner_key) as learner_key,
        coalesce(n.seen, false) or coalesce(f.seen, false) as seen,
        n.learner_key is not null as unfolded,
        coalesce(later(f.completed, f.completed_order, n.completed, n.completed_order), false)::int
-           - coalesce(f.completed, false)::int as completion_change
+           - coalesce(f.completed, false)::int as completion_change,
+       -- the folded row merged (null: none), so a fold deletes it by rowid instead of
+       -- joining all 3.3M folded rows at 10M on the key again (0.15 CPU s)
+       f.rowid as folded_rowid
 from lesson_state_folded f
 full join new n
   on f.learner_key = n.learner_key and f.course_key is not distinct from n.course_key

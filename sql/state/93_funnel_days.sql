@@ -145,12 +145,15 @@ select p.learner_key, p.course_key, p.day,
        end as module_until,
        case when p.kept then p.course_until else greatest(f.course_until, p.course_until)
        end as course_until,
-       true as unfolded
+       true as unfolded,
+       -- the folded day merged (null: none), so a fold deletes it by rowid instead of
+       -- joining all 3.4M folded days at 10M on the key again (0.15 CPU s)
+       f.folded_rowid
 from pending p
 left join (  -- none read when nothing is pending: a limit of 0 ends the scan (DuckDB
              -- builds a hash table of every folded day to probe the pending ones with, even
              -- none)
-    select * from funnel_days_folded
+    select *, rowid as folded_rowid from funnel_days_folded
     limit (select rows_if(count(*) > 0) from pending)
 ) f on f.learner_key = p.learner_key and f.course_key = p.course_key and f.day = p.day;
 
