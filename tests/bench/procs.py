@@ -63,7 +63,7 @@ def cpu_seconds(pid: int) -> float:
     threads)."""
     total = 0
     for p in family(pid):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
@@ -82,7 +82,7 @@ class Peak:
         while not self._stop.wait(0.1):
             try:
                 now = sum(rss_mb(p) for p in self.pids)
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
                 return
             self.samples.append(now)
             self.mb = max(self.mb, now)
