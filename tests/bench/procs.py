@@ -53,7 +53,7 @@ def family(pid: int) -> list[int]:
         p = todo.pop()
         out.append(p)
         for task in Path(f"/proc/{p}/task").glob("*"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 todo.extend(int(c) for c in (task / "children").read_text().split())
     return out
 
