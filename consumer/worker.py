@@ -175,9 +175,20 @@ class Worker:
             # written then.
             more = await consumer.getmany(timeout_ms=min(left_ms, LINGER_SLICE_MS),
                                           max_records=s.batch_max_records - count)
-            for tp, msgs in more.items():  # in offset order after what came before
-                records.setdefault(tp, []).extend(msgs)
+            went_back = False
+            for tp, msgs in more.items():
+                if tp in records and msgs[0].offset <= records[tp][-1].offset:
+                    # The position went back under us: aiokafka resets a partition it is
+                    # given again (a rejoin) before the listener seeks it. A batch must not
+                    # hold a record twice (duplicates are dropped by position, so both
+                    # would go); these are fetched again from where the reset put them.
+                    consumer.seek(tp, msgs[0].offset)
+                    went_back = True
+                    continue
+                records.setdefault(tp, []).extend(msgs)  # in offset order after the rest
                 count += len(msgs)
+            if went_back:
+                return
 
     async def _store(self, records: dict[TopicPartition, list[Any]]) -> Batch:
         started = time.perf_counter()
