@@ -58,14 +58,23 @@ def relations(store: Store) -> list[str]:
     # Filled when the old file is opened (sql/state/93-98), not only merged at read time.
     calls += [f"{s}_folded" for s in ("funnel_days", "ordered_steps", "course_labels",
                                        "learner_weeks", "learner_activity", "funnel_pairs")]
-    # Measured at query time: the two stores are asked at different instants.
-    return [f"(select * exclude (age_seconds) from {v})" if v == "snapshot_info" else v
+    # Measured at query time: the two stores are asked at different instants. And the day a
+    # batch was written: the old file's were written the day it was made, the new store's
+    # today (this compared 2026-12-04 with 2026-12-05 once the day turned in Sao Paulo).
+    at_run = {"snapshot_info": "age_seconds", "duplicate_rate": "day"}
+    return [f"(select * exclude ({at_run[v]}) from {v})" if v in at_run else v
             for v in views] + calls
 
 
+# Where a state macro's row lies in its folded table (the fold deletes by it): a place in
+# each file, not an answer.
+PLACE = "folded_rowid"
+
+
 def answers(store: Store, wanted: list[str]) -> dict[str, list[list[str | None]]]:
-    return {r: sorted(map(list, store.query(f"select cast(columns(*) as varchar) from {r}")[1]),
-                      key=repr) for r in wanted}
+    return {r: sorted(map(list, store.query(
+        f"select cast(columns(lambda c: c <> '{PLACE}') as varchar) from {r}")[1]), key=repr)
+        for r in wanted}
 
 
 def test_a_store_made_with_json_bodies_is_migrated_and_answers_the_same(tmp_path):
