@@ -55,25 +55,12 @@ with changed as (
     group by learner_key, course_key
 )
 select c.learner_key, c.course_key,
-       list_sort(list_concat(
-           list_filter(coalesce(f.days, []), lambda d: not list_contains(c.days, d)),
-           c.days)) as days,
-       list_sort(list_concat(
-           list_filter(coalesce(f.enrolled, []), lambda d: not list_contains(c.days, d)),
-           c.enrolled)) as enrolled,
-       list_sort(list_concat(
-           list_filter(coalesce(f.started, []), lambda d: not list_contains(c.days, d)),
-           c.started)) as started,
-       -- one entry per day: sorted by day
-       list_sort(list_concat(
-           list_filter(coalesce(f.lesson, []), lambda x: not list_contains(c.days, x.day)),
-           c.lesson)) as lesson,
-       list_sort(list_concat(
-           list_filter(coalesce(f.module, []), lambda x: not list_contains(c.days, x.day)),
-           c.module)) as module,
-       list_sort(list_concat(
-           list_filter(coalesce(f.course, []), lambda x: not list_contains(c.days, x.day)),
-           c.course)) as course,
+       put_days(f.days, c.days, c.days) as days,
+       put_days(f.enrolled, c.days, c.enrolled) as enrolled,
+       put_days(f.started, c.days, c.started) as started,
+       put_entries(f.lesson, c.days, c.lesson) as lesson,
+       put_entries(f.module, c.days, c.module) as module,
+       put_entries(f.course, c.days, c.course) as course,
        true as unfolded
 from changed c
 left join funnel_pairs_folded f on f.learner_key = c.learner_key and f.course_key = c.course_key;
