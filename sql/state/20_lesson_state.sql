@@ -1,4 +1,7 @@
 -- grain: learner_key, course_key, lesson_key
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a row it writes has a pending event, so its
+-- folded row is of a pending learner, as are those course_state sums the changes of.
 -- One current state: lesson_state_folded (as of the last fold), the macro lesson_state(since)
 -- that merges the events not folded yet into it, and the view learner_lesson_state that reads
 -- it. The grain above (the key columns) is read by consumer/store/state.py, which folds and

@@ -1,4 +1,7 @@
 -- grain: learner_key, course_key, module_key
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped), as lesson_state: a row it writes has a pending
+-- event.
 -- One current state: module_state_folded (as of the last fold), the macro module_state(since)
 -- that merges the events not folded yet into it. The grain above (the key columns) is read by
 -- consumer/store/state.py, which folds and refolds every state alike.

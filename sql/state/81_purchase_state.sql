@@ -1,5 +1,8 @@
 -- grain: invoice_id
 -- folds: commerce_events
+-- a fold reads every row of course_state_folded
+-- (consumer/store/state.py State.whole): the learning of buyers of relinked invoices, who
+-- may have no pending event, where course_state_folded is otherwise scoped to those who do.
 -- One current state: purchase_state_folded (as of the last fold), the macro
 -- purchase_rows(since) that brings it up to date with the rows not folded yet (commerce rows
 -- from `since` on, learning rows from fold_since() on, product_courses now: what the sales

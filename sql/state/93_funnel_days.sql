@@ -1,4 +1,7 @@
 -- grain: learner_key, course_key, day
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a day it writes, and a pair it redoes, has a
+-- pending event.
 -- One current state: funnel_days_folded (as of the last fold) and the macro funnel_days(since)
 -- that merges the events not folded yet into it; the macro course_funnel_days (sql/macros/05)
 -- reads it. The grain above is read by consumer/store/state.py, which folds, refolds and

@@ -1,4 +1,7 @@
 -- grain: learner_key, course_key
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a pair it writes, or redoes (reading its
+-- course_state_folded row), has a pending event.
 -- One current state: ordered_steps_folded (as of the last fold) and the macro
 -- ordered_steps(since) that merges the events not folded yet into it; the macro
 -- ordered_funnel (sql/macros/03) reads it. The grain above is read by

@@ -1,4 +1,6 @@
 -- grain: learner_key, week
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a week it writes has a pending event.
 -- One current state: learner_weeks_folded (as of the last fold) and the macro
 -- learner_weeks(since) that merges the events not folded yet into it. The view
 -- cohort_retention_weekly read it until the learner activity (sql/state/98: each

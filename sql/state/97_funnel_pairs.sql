@@ -1,4 +1,6 @@
 -- grain: learner_key, course_key
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a pair it writes has a pending event.
 -- erased by: learners
 -- One current state: funnel_pairs_folded (as of the last fold) and the macro
 -- funnel_pairs(since) that merges the events not folded yet into it; the macro

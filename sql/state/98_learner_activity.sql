@@ -1,4 +1,6 @@
 -- grain: learner_key
+-- a fold reads the pending learners' rows only
+-- (consumer/store/state.py State.scoped): a learner it writes has a pending event.
 -- One current state: learner_activity_folded (as of the last fold) and the macro
 -- learner_activity(since) that merges the events not folded yet into it; the views
 -- stickiness and cohort_retention_weekly read it. The grain above is read by
