@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from typing import Any, NamedTuple
 
 import duckdb
@@ -135,7 +135,8 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
     # pending rows touch 30k of 200k learners, 0.55M of the 3.4M learner days); kept
     # through the writes below, which name the tables themselves. The learners are found
     # once for every copy, by the hash of their key: a semi join on it takes 25-40% less
-    # CPU than on the string (at 10M, 0.6 CPU s for the nine copies against 0.9). A hash
+    # CPU than on the string (at 10M with 5,000 pending, 0.23 CPU s against 0.30 for the
+    # copy of lesson state's 3.3M rows, 0.17 against 0.29 for the funnel days'). A hash
     # shared by another learner only adds that learner's rows to the copies, which no
     # macro's `where unfolded` reads (none of their rows has a pending event) and no
     # write-back deletes (it deletes the rows its staged rows replace).
@@ -147,9 +148,13 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                     [since["learning_events"]])
     pending = "where hash(learner_key) in (select learner from temp.main._fold_learners)"
     (db,) = _one(con, "select current_database()")
+    clock.lap("scope")
     try:
-        with _shadows(con, {t: (f"*, rowid as {SCOPED_ROWID}", pending) for t in scoped}):
-            clock.lap("scope")
+        with ExitStack() as copies:
+            for table in sorted(scoped):
+                copies.enter_context(_shadows(con, {table: (f"*, rowid as {SCOPED_ROWID}",
+                                                            pending)}))
+                clock.lap(f"scope {table}")
             try:
                 for state in STATES:
                     with _aside(con, [t for t in state.whole if t in scoped]):

@@ -1,7 +1,8 @@
 -- grain: learner_key, course_key, lesson_key
--- a fold reads the pending learners' rows only
--- (consumer/store/state.py State.scoped): a row it writes has a pending event, so its
--- folded row is of a pending learner, as are those course_state sums the changes of.
+-- Exact if a fold read only the pending learners' rows (State.scoped in
+-- consumer/store/state.py), but not so marked: its one read is a join on the few pending
+-- rows, and at 10M a copy of 50,000 pending events' learners' rows (0.5M of 3.3M) cost
+-- 0.20 s where the staging it spared cost 0.10 s.
 -- One current state: lesson_state_folded (as of the last fold), the macro lesson_state(since)
 -- that merges the events not folded yet into it, and the view learner_lesson_state that reads
 -- it. The grain above (the key columns) is read by consumer/store/state.py, which folds and

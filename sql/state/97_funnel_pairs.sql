@@ -1,7 +1,9 @@
 -- grain: learner_key, course_key
--- a fold reads the pending learners' rows only
--- (consumer/store/state.py State.scoped): a pair it writes has a pending event.
 -- erased by: learners
+-- Exact if a fold read only the pending learners' rows (State.scoped in
+-- consumer/store/state.py), but not so marked: funnel_pairs_touched reads one folded row
+-- per pending pair by a join already, and at 10M a copy cost 0.05 s of a fold of 50,000
+-- where the staging it spared cost 0.01 s.
 -- One current state: funnel_pairs_folded (as of the last fold) and the macro
 -- funnel_pairs(since) that merges the events not folded yet into it; the macro
 -- course_funnel_days (sql/macros/05) reads the table and, for the pending events, the days
