@@ -134,19 +134,15 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
     # learning rows (State.scoped), read once instead of once per macro (at 10M, 50,000
     # pending rows touch 30k of 200k learners, 0.55M of the 3.4M learner days); kept
     # through the writes below, which name the tables themselves. The learners are found
-    # once for every copy, by the hash of their key: a semi join on it takes 25-40% less
-    # CPU than on the string (at 10M with 5,000 pending, 0.23 CPU s against 0.30 for the
-    # copy of lesson state's 3.3M rows, 0.17 against 0.29 for the funnel days'). A hash
-    # shared by another learner only adds that learner's rows to the copies, which no
-    # macro's `where unfolded` reads (none of their rows has a pending event) and no
-    # write-back deletes (it deletes the rows its staged rows replace).
+    # once for every copy. (By the hash of the key instead of the string: 0.25 against
+    # 0.23 s CPU for lesson state's copy at 10M in one sitting, 0.23 against 0.30 in
+    # another: noise, so the exact string.)
     scoped = set() if everything else {s.table for s in STATES if s.scoped}
     if scoped:
         con.execute("create or replace temp table _fold_learners as select distinct "
-                    "hash(learner_key) as learner from learning_events "
-                    "where stored_seq >= $1 and learner_key is not null",
-                    [since["learning_events"]])
-    pending = "where hash(learner_key) in (select learner from temp.main._fold_learners)"
+                    "learner_key from learning_events where stored_seq >= $1 "
+                    "and learner_key is not null", [since["learning_events"]])
+    pending = "where learner_key in (select learner_key from temp.main._fold_learners)"
     (db,) = _one(con, "select current_database()")
     clock.lap("scope")
     try:
