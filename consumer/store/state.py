@@ -110,7 +110,7 @@ def states() -> list[State]:
 # Read once: course_state reads lesson_state and module_state, so every state is staged
 # (in file order) before any table is written.
 STATES = states()
-# Macro-only columns, and ROWID (a macro's `f.*` of a scoped copy may pass it on too).
+# Macro-only columns: ROWID, and SCOPED_ROWID (a macro's `f.*` of a scoped copy passes it on).
 EXTRA = ("columns(lambda c: c not in "
          f"('unfolded', 'completion_change', '{ROWID}', '{SCOPED_ROWID}'))")
 UNCHANGED = {"unfolded": "false", "completion_change": "0"}  # theirs on a row left alone
