@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 # Pending rows that trigger a fold with the batch that reaches them. Readers read the
 # snapshot, which folds first (consumer/snapshot.py), so this only bounds the writer's own
 # pending rows between snapshots (snapshots off or far apart). A fold's cost is mostly
-# fixed, passes over the folded tables: at 10M events 2.0 s CPU for 5,000 pending events,
-# 3.1-3.2 s for 50,000 (README, Performance), so folding less often makes it cheaper per row.
+# fixed, passes over the folded tables: at 10M events 1.9-3.0 s CPU for 5,000 pending
+# events, 3.1-3.2 s for 50,000 (README, Performance), so folding less often makes it
+# cheaper per row.
 FOLD_AT = 500_000
 
 GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
