@@ -426,7 +426,7 @@ def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkey
         with store.transaction():
             return int(store.query(FOLDED_ROWS)[1][0][0])
 
-    def checkpoint() -> int:  # DuckDB refuses a CHECKPOINT while another transaction is open
+    def checkpoint() -> int:  # after the fold: the snapshot holds its rows
         with store.frozen(datetime.now(UTC)) as (_, size, _):
             return size
 
