@@ -1,4 +1,5 @@
-"""The writing side of the store: one connection, one transaction per batch."""
+"""The writing side of the store: one connection, one transaction per batch, and the fold
+of the current state in a transaction beside them (Store.fold)."""
 
 from __future__ import annotations
 
