@@ -5,14 +5,29 @@ first, so readers get few pending rows (real DuckDB)."""
 from __future__ import annotations
 
 import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
+from consumer.journeys import journeys
 from consumer.snapshot import publish
-from consumer.store import Store
+from consumer.store import Store, db
 from consumer.store.state import STATES
+from tests.support.oracle import expected
 from tests.support.rows import T0, batch_of, learn, raw
-from tests.support.simulated import assert_engagement_terms_folded, assert_folded_as_at_once
+from tests.support.simulated import (
+    SMALL,
+    assert_dashboard_states_folded,
+    assert_engagement_terms_folded,
+    assert_folded_as_at_once,
+    assert_views,
+    load,
+    rows_of,
+)
 
 DAY = 24 * 60
 ENGAGEMENT = "select * from engagement_daily order by all"
@@ -376,3 +391,83 @@ def test_a_touched_funnel_pair_keeps_its_other_days_from_its_folded_lists():
     store.fold()
     assert_folded_as_at_once(store, "funnel_pairs", "funnel_days")
     store.close()
+
+
+FOLDED_ROWS = """select (select count(*) from learning_events where stored_seq < fold_since())
+                      + (select count(*) from commerce_events
+                         where stored_seq < commerce_fold_since())"""
+ALL_ROWS = "select (select count(*) from learning_events) + (select count(*) from commerce_events)"
+
+
+def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkeypatch):
+    """A fold runs in a transaction of its own beside the writer's (Store.fold). Held open
+    here, its rows folded but not committed, while the second half of a run is written:
+    every batch commits meanwhile, and the writer leaves its own fold (fold_at reached) to
+    the running one; a request's transaction and a snapshot's checkpoint wait for it. The
+    fold folds exactly the rows committed before it began, those written meanwhile stay
+    pending and the next fold folds them; the views equal the oracle's answers with them
+    pending, folded, and in the snapshot."""
+    ds = journeys(*SMALL)
+    half = len(ds) // 2
+    answers = expected(ds)
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=10**9)
+    load(store, ds[:half], batch_size=97)
+    (before,) = store.query(ALL_ROWS)[1][0]
+    reached, go = threading.Event(), threading.Event()
+    real = db.fold
+
+    def held(con: duckdb.DuckDBPyConnection, *args: Any, **kwargs: Any) -> None:
+        real(con, *args, **kwargs)
+        if not reached.is_set():  # the first fold only, before it commits
+            reached.set()
+            assert go.wait(60)
+
+    def request() -> int:
+        with store.transaction():
+            return int(store.query(FOLDED_ROWS)[1][0][0])
+
+    def checkpoint() -> int:  # after the fold: the snapshot holds its rows
+        with store.frozen(datetime.now(UTC)) as (_, size, _):
+            return size
+
+    monkeypatch.setattr(db, "fold", held)
+    with ThreadPoolExecutor(4) as pool:
+        folding = pool.submit(store.fold)
+        try:
+            assert reached.wait(60)
+            store.fold_at = 1  # every batch would fold, were it not running
+            writing = pool.submit(load, store, ds[half:], 97)
+            writing.result(timeout=60)  # with the lock held by the fold: TimeoutError
+            assert store.query(FOLDED_ROWS)[1] == [(0,)]  # nothing committed by a fold yet
+            waiting = [pool.submit(request), pool.submit(checkpoint)]
+            time.sleep(0.3)
+            assert not any(f.done() for f in (folding, *waiting))
+        finally:
+            go.set()
+        folding.result(timeout=60)
+        assert waiting[0].result(timeout=60) == before  # after the fold: its rows are folded
+        assert waiting[1].result(timeout=60) > 0
+    (after,) = store.query(ALL_ROWS)[1][0]
+    assert after > before > 0
+    assert store.query(FOLDED_ROWS)[1] == [(before,)]
+    assert store._pending == after - before  # pending: the rows written beside it
+    assert_views(rows_of(store), answers)
+    # What it folded equals those rows folded at once (the first half's completions are
+    # not undone within it: assert_dashboard_states_folded's last check waits for the end).
+    assert_engagement_terms_folded(store)
+    for state in ("funnel_days", "ordered_steps", "course_labels", "learner_weeks",
+                  "learner_activity"):
+        assert_folded_as_at_once(store, state)
+    assert_folded_as_at_once(store, "funnel_pairs", "funnel_days")
+    store.fold_at = 10**9
+    store.fold()
+    assert store.query(FOLDED_ROWS)[1] == [(after,)] and store._pending == 0
+    assert_views(rows_of(store), answers)
+    assert_engagement_terms_folded(store)
+    assert_dashboard_states_folded(store)
+    dest = tmp_path / "analytics.duckdb"
+    publish(store, dest)
+    store.close()
+    with duckdb.connect(str(dest), read_only=True) as con:
+        assert_views(lambda sql: con.execute(sql).fetchall(), answers)
+

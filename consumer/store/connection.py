@@ -1,5 +1,6 @@
 """The one writing DuckDB connection: opened, reopened after a fatal error, used by one
-thread at a time, checkpointed and closed.
+thread at a time, checkpointed and closed; and a second cursor of it for work that runs
+beside the writer's transactions (`beside`: the fold of the current state).
 
 A fatal DuckDB error (a checkpoint on a full disk) invalidates the database: every later
 statement on that connection fails, so retrying a batch on it can never succeed. The
@@ -65,7 +66,13 @@ class Connection:
         # A snapshot's copy of the checkpointed file runs without the lock (Connection.frozen):
         # while it does, nothing may checkpoint, reopen or replace the file.
         self._copying = False
-        self._copied = threading.Condition(self._lock)
+        # A transaction on a second cursor (Connection.beside) runs without the lock too:
+        # while it does, nothing else may checkpoint (a snapshot's or close's checkpoint must
+        # hold what it commits: DuckDB 2.0.1 does checkpoint with another transaction open,
+        # measured, though its docs say CHECKPOINT fails then), reopen (the cursor hangs off
+        # the connection) or replace the file, nor open a transaction but the writer's batches.
+        self._besides = False
+        self._idle = threading.Condition(self._lock)  # told when a copy or a beside ends
         self.publishing = threading.Lock()  # one snapshot at a time (consumer/snapshot.py)
         try:
             self._open()
@@ -99,7 +106,9 @@ class Connection:
 
     def _reopen_if_invalid(self) -> None:
         if self._invalid:
-            self._wait_for_copy()  # opening replays the WAL into the file: a checkpoint
+            # Opening replays the WAL into the file (a checkpoint), and closing ends the
+            # cursor of a transaction beside the writer.
+            self._wait_for_copy()
             with suppress(duckdb.Error):
                 self._con.close()
             self._open(reopen=True)
@@ -108,9 +117,13 @@ class Connection:
         self._invalid = self._invalid or is_fatal(exc)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Commit on exit, roll back on error; holds the lock throughout."""
+    def transaction(self, beside: bool = False) -> Iterator[None]:
+        """Commit on exit, roll back on error; holds the lock throughout. Waits for the
+        transaction running `beside()`, if any, to end, unless `beside`: the writer's batches,
+        which change no row that one changes."""
         with self._lock:
+            if not beside:
+                self._wait_for_beside()
             self._reopen_if_invalid()
             self._con.begin()
             try:
@@ -126,6 +139,38 @@ class Connection:
                 with suppress(duckdb.Error):
                     self._rolled_back()
                 raise
+
+    @contextmanager
+    def beside(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction on a cursor of its own (DuckDB: its own snapshot of the committed
+        rows, its own temp catalog), without the lock: the writer's transactions go on while
+        it runs, as DuckDB runs transactions side by side, and conflict only where both change
+        the same rows. So only for work that changes no row the writer changes (the fold:
+        the folded tables and fold_mark). Yields the cursor in its transaction; commits on
+        exit, rolls back on error. One at a time; until it ends every other transaction, and
+        anything that checkpoints, reopens or replaces the file, waits."""
+        with self._lock:
+            self._wait_for_copy()  # and for another beside
+            self._reopen_if_invalid()
+            cursor = self._con.cursor()
+            self._besides = True
+        try:
+            cursor.begin()
+            try:
+                yield cursor
+                cursor.commit()
+            except BaseException as exc:
+                with self._lock:
+                    self._watch(exc)  # a fatal one: the writer's next use reopens
+                with suppress(duckdb.Error):
+                    cursor.rollback()
+                raise
+        finally:
+            with suppress(duckdb.Error):
+                cursor.close()
+            with self._lock:
+                self._besides = False
+                self._idle.notify_all()
 
     def _on(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` under the lock, on a working connection."""
@@ -200,16 +245,23 @@ class Connection:
     def _checkpoint_again(self) -> None:
         """The copy is done (or never began): DuckDB may checkpoint again."""
         self._copying = False
-        self._copied.notify_all()
+        self._idle.notify_all()
         with suppress(duckdb.Error):  # an invalidated connection is reopened with it
             self._con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
 
     def _wait_for_copy(self) -> None:
-        """Until no snapshot is being copied (the lock is let go meanwhile). Under the lock,
-        before anything that checkpoints, reopens or replaces the file."""
+        """Until no snapshot is being copied and no transaction runs beside the writer's (the
+        lock is let go meanwhile). Under the lock, before anything that checkpoints, reopens
+        or replaces the file."""
         with self._lock:
-            while self._copying:
-                self._copied.wait()
+            while self._copying or self._besides:
+                self._idle.wait()
+
+    def _wait_for_beside(self) -> None:
+        """Until no transaction runs beside the writer's (the lock is let go meanwhile)."""
+        with self._lock:
+            while self._besides:
+                self._idle.wait()
 
     def _closing(self) -> None:
         """Called before the final checkpoint."""

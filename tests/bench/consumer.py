@@ -254,7 +254,9 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
     `per_s` counts the folds that came in that window (a snapshot's fold-first, or the
     writer's at FOLD_AT) but not the rows still pending when it ends, which the consumer
     folds at shutdown: so it is stopped then, and `folded_per_s` adds the seconds of the
-    folds it logs after the window (the shutdown fold, before its last snapshot). Every row
+    folds it logs after the window (the shutdown fold, before its last snapshot; of a fold
+    begun inside the window, beside the batches, its seconds after the window alone, and
+    `fold_s_straddling` those before). Every row
     consumed is then folded once, as in a long run, whether or not a fold fell inside the
     window (at 10M the first comes with the snapshot due ~30 s after start, or at FOLD_AT)."""
     group = f"ours-{topic}{tag}"
@@ -290,7 +292,12 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
                 stop_s = time.perf_counter() - stopping
             text = log_path.read_text(errors="replace")
         logged = folds(text)
-        after = sum(s for at, s in logged if at >= covered)
+        # Only the seconds after the window: a fold runs beside the batches (Store.fold), so
+        # one begun inside the window and ended after it spent its first part inside it,
+        # where the window's rate has it already.
+        after = sum(min(s, (at - covered).total_seconds()) for at, s in logged if at >= covered)
+        straddling = sum(s - (at - covered).total_seconds() for at, s in logged
+                         if at >= covered and (at - covered).total_seconds() < s)
         begun = covered.timestamp() - window
         inside = [s for at, s in logged if begun <= at.timestamp() - s and at < covered]
         copies = [s for at, s in folds(text, SNAPSHOT)
@@ -298,7 +305,8 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
         return {"per_s": round(rate), "folded_per_s": round((total - first) / (window + after)),
                 "folds_in_window": len(inside), "fold_s_in_window": round(sum(inside), 1),
                 "snapshots_in_window": len(copies), "snapshot_s_in_window": round(sum(copies), 1),
-                "fold_s_after": round(after, 1), "stop_s": round(stop_s, 1),
+                "fold_s_after": round(after, 1), "fold_s_straddling": round(straddling, 1),
+                "stop_s": round(stop_s, 1),
                 "startup_s": round(first_at - started, 1),
                 "peak_rss_mb": peak.stop(), "rss_end_mb": round(end_rss, 1),
                 "cpu_us_per_msg": round(cpu_us, 1)}
