@@ -42,16 +42,17 @@ class Published(NamedTuple):
     held: float  # of `seconds`, those the writer waited: the checkpoint, not the copy
 
 
-def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST) -> Published:
+def publish(store: Store, dest: Path, fold_first: int = FOLD_FIRST,
+            beside: bool = False) -> Published:
     """Fold the store's pending rows if there are `fold_first` of them, then copy the store
-    to `dest` atomically. Blocking: run it off the event loop. Only the checkpoint waits for
-    the batch in hand and holds the store's lock: the fold runs in a transaction beside the
-    writer's (Store.fold; at 10M events it takes 4 s, which the writer used to wait for),
-    the copy without a transaction (Connection.frozen), so the writer goes on during both.
-    The checkpoint comes after the fold committed, so the copy holds its rows folded. One
-    at a time per store."""
+    to `dest` atomically. Blocking: run it off the event loop. The fold waits for the batch
+    in hand and holds the store's lock, or with `beside` (a backlog: Snapshots.maybe) runs
+    in a transaction beside the writer's (Store.fold); the checkpoint waits for the batch
+    in hand and holds the lock; the copy runs without a transaction (Connection.frozen),
+    so the writer goes on meanwhile. The checkpoint comes after the fold committed, so the
+    copy holds its rows folded. One at a time per store."""
     with store.publishing:
-        store.fold(fold_first)
+        store.fold(fold_first, beside=beside)
         tmp = dest.with_name(dest.name + ".tmp")
         as_of = datetime.now(UTC)
         tmp.unlink(missing_ok=True)  # left by a crash, and read-only: copyfile cannot open it
@@ -112,18 +113,20 @@ class Snapshots:
         self._seen = -1  # messages consumed when the last one was taken; -1: none yet
         self._running: asyncio.Task[None] | None = None  # the snapshot being taken
 
-    async def maybe(self, consumed: int) -> None:
+    async def maybe(self, consumed: int, backlog: bool = False) -> None:
         """Publish if the interval has elapsed and messages arrived since the last one. Until
         one has been published (at start) it is awaited, so readers have a file once the
         consumer is ready; later ones run beside the batches (their checkpoint waits for the
-        batch in hand; their fold and copy do not stop the writer)."""
+        batch in hand, their copy does not stop the writer, nor their fold under a
+        `backlog`: the last poll brought a full batch, so more wait; Store.fold says why
+        only then)."""
         if self._running is not None:
             if not self._running.done():
                 return
             running, self._running = self._running, None
             running.result()  # an unexpected error surfaces here, as when it was awaited
         if self.enabled and consumed != self._seen and time.monotonic() >= self._due:
-            self._running = asyncio.create_task(self._take(consumed))
+            self._running = asyncio.create_task(self._take(consumed, beside=backlog))
             if not self.taken:
                 await self._settle()
 
@@ -147,7 +150,8 @@ class Snapshots:
         if self.enabled and consumed != self._seen:
             await self._take(consumed, fold_first=1)  # the store folds all at close anyway
 
-    async def _take(self, consumed: int, fold_first: int = FOLD_FIRST) -> None:
+    async def _take(self, consumed: int, fold_first: int = FOLD_FIRST,
+                    beside: bool = False) -> None:
         started = time.monotonic()
         low = disk.low_space(self.dest.parent, self.warn_below)
         if low and not self._low:  # said once each time it crosses the threshold
@@ -155,7 +159,7 @@ class Snapshots:
         self._low = low is not None
         spent = None  # the copy's seconds, without the fold
         try:
-            p = await asyncio.to_thread(publish, self.store, self.dest, fold_first)
+            p = await asyncio.to_thread(publish, self.store, self.dest, fold_first, beside)
         except (OSError, StoreError) as exc:
             # Readers keep the previous snapshot; ingestion matters more than the copy. A
             # store a failed checkpoint invalidated is reopened by its next use.

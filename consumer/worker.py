@@ -111,9 +111,12 @@ class Worker:
             if on_ready is not None:
                 on_ready()
             while not self._stop.is_set():
-                await self._poll_once(consumer)
+                polled = await self._poll_once(consumer)
                 await measure_lag(consumer, self.metrics)
-                await self.snapshots.maybe(self.consumed)  # its copy runs beside the batches
+                # Its copy runs beside the batches; its fold too under a backlog (a full
+                # batch: more wait).
+                await self.snapshots.maybe(self.consumed,
+                                           backlog=polled >= s.batch_max_records)
                 await self.requests.serve(self.offsets.in_hand)  # also between batches
             await self._drain(consumer)
             await self.snapshots.final(self.consumed)

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from consumer.journeys import journeys
-from consumer.snapshot import publish
+from consumer.snapshot import Snapshots, publish
 from consumer.store import Store, db
 from consumer.store.state import STATES
 from tests.support.oracle import expected
@@ -400,7 +400,8 @@ ALL_ROWS = "select (select count(*) from learning_events) + (select count(*) fro
 
 
 def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkeypatch):
-    """A fold runs in a transaction of its own beside the writer's (Store.fold). Held open
+    """A fold `beside` (a backlog's) runs in a transaction of its own beside the writer's
+    (Store.fold). Held open
     here, its rows folded but not committed, while the second half of a run is written:
     every batch commits meanwhile, and the writer leaves its own fold (fold_at reached) to
     the running one; a request's transaction and a snapshot's checkpoint wait for it. The
@@ -432,7 +433,7 @@ def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkey
 
     monkeypatch.setattr(db, "fold", held)
     with ThreadPoolExecutor(4) as pool:
-        folding = pool.submit(store.fold)
+        folding = pool.submit(store.fold, 1, True)  # beside: a backlog's fold
         try:
             assert reached.wait(60)
             store.fold_at = 1  # every batch would fold, were it not running
@@ -471,3 +472,26 @@ def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkey
     with duckdb.connect(str(dest), read_only=True) as con:
         assert_views(lambda sql: con.execute(sql).fetchall(), answers)
 
+
+
+async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path, monkeypatch):
+    """Snapshots.maybe folds beside the batches when the last poll was full (a backlog:
+    batches wait for the writer), and holding the lock otherwise (nothing waits, and the
+    two at once only take the cores from the receiver: Store.fold)."""
+    store = Store(tmp_path / "learnstream.duckdb")
+    store.write(batch_of((raw("a", 0), [learn("a", 0, "lesson_completed", lesson="l1")])), "t")
+    asked: list[bool] = []
+    real = store.fold
+
+    def fold(minimum: int = 1, beside: bool = False) -> None:
+        asked.append(beside)
+        real(minimum, beside)
+
+    monkeypatch.setattr(store, "fold", fold)
+    snaps = Snapshots(store, tmp_path / "analytics.duckdb", interval=0.001)
+    for consumed, backlog in ((1, False), (2, True)):
+        snaps._due = 0.0  # due now, whatever the last copy took (the cap)
+        await snaps.maybe(consumed, backlog=backlog)
+        await snaps._settle()
+    assert asked == [False, True]
+    store.close()

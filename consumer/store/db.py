@@ -124,15 +124,26 @@ class Store(Connection):
         """Those of `uids` raw_events holds (looked up in its primary key's index)."""
         return set(self._on(stored_bodies, uids))
 
-    def fold(self, minimum: int = 1) -> None:
+    def fold(self, minimum: int = 1, beside: bool = False) -> None:
         """Fold the pending learning and commerce rows into the current-state tables, in a
-        transaction beside the writer's (Connection.beside), if there are at least `minimum`
-        of them. The batches written meanwhile are not waited for: the fold reads the rows
+        transaction, if there are at least `minimum` of them: holding the lock (the writer
+        waits), or with `beside` in a transaction beside the writer's (Connection.beside).
+
+        Beside it, the batches written meanwhile are not waited for: the fold reads the rows
         committed before it began (its snapshot) and moves fold_mark past the last of them
         alone, so the rows committed since stay pending, for the next fold. It writes only
-        the folded tables and fold_mark, which the batches do not touch. At 10M events it
-        takes 4 s (README "Performance"), which the writer waited for when the fold held the
-        lock."""
+        the folded tables and fold_mark, which the batches do not touch. Worth it only when
+        batches are waiting (a backlog: at 10M events the fold takes 4 s, which the writer
+        spent stopped); with the consumer caught up nothing waits for the writer, and the
+        two at once only take the cores from the receiver sharing them (end to end at half
+        rate, p99 36-43 ms beside against 24-26 held: README "Performance")."""
+        if not beside:
+            with self._lock:
+                if self._pending >= max(1, minimum):
+                    with self.transaction():
+                        fold(self._con)
+                    self._pending = 0
+            return
         with self.beside() as cursor:
             if self._pending < max(1, minimum):
                 return
