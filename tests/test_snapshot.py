@@ -393,7 +393,7 @@ def test_a_snapshots_cost_leaves_out_its_wait_for_the_batch_in_hand(tmp_path, mo
     checkpoint when the writer takes the lock between the snapshot's fold and checkpoint:
     here the fold is skipped.)"""
     store = store_with(tmp_path / "learnstream.duckdb", 5)
-    monkeypatch.setattr(store, "fold", lambda minimum=1: None)
+    monkeypatch.setattr(store, "fold", lambda minimum=1, beside=False: None)
     batch_started = threading.Event()
 
     def long_batch() -> None:
