@@ -186,12 +186,14 @@ def broker_main(argv: Sequence[str]) -> None:
     settings = load(BrokerSettings, argv, "learnstream broker")
     logs.setup("INFO")
     # The broker's own log goes to stderr; stdout carries only our ready line.
-    broker = EmbeddedBroker(settings.broker_port, output=sys.stderr.fileno()).start()
-    print(f"broker ready: {broker.bootstrap} (memory only: data is lost when it stops)",
-          flush=True)
     # SIGTERM must also stop the broker, which runs in its own session and would outlive us.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    broker = EmbeddedBroker(settings.broker_port, output=sys.stderr.fileno()).start()
     try:
+        # Inside the try: a signal sent as soon as the ready line is read can land before
+        # print returns (a traceback and exit status -2 in one CI run of test_cli).
+        print(f"broker ready: {broker.bootstrap} (memory only: data is lost when it stops)",
+              flush=True)
         broker.wait()
     except KeyboardInterrupt:
         broker.stop()
