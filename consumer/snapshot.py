@@ -177,7 +177,7 @@ class Snapshots:
         # that share of the consumer's time. The copy counts though the writer goes on
         # meanwhile: it takes the disk and the kernel's CPU from the same cores. The fold
         # before it is not counted: it is the writer's work, which FOLD_AT would do anyway
-        # (and it runs beside the batches, on the other core).
+        # (under a backlog it runs beside the batches, on the other core).
         if spent is None:
             spent = time.monotonic() - started
         self._due = started + max(self.interval, spent / MAX_SHARE)
