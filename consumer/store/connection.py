@@ -108,7 +108,7 @@ class Connection:
         if self._invalid:
             # Opening replays the WAL into the file (a checkpoint), and closing ends the
             # cursor of a transaction beside the writer.
-            self._wait_for_copy()
+            self._wait_for_idle()
             with suppress(duckdb.Error):
                 self._con.close()
             self._open(reopen=True)
@@ -123,7 +123,7 @@ class Connection:
         which change no row that one changes."""
         with self._lock:
             if not beside:
-                self._wait_for_beside()
+                self._wait_for_idle(copy=False)
             self._reopen_if_invalid()
             self._con.begin()
             try:
@@ -150,7 +150,7 @@ class Connection:
         exit, rolls back on error. One at a time; until it ends every other transaction, and
         anything that checkpoints, reopens or replaces the file, waits."""
         with self._lock:
-            self._wait_for_copy()  # and for another beside
+            self._wait_for_idle()  # and for another beside
             self._reopen_if_invalid()
             cursor = self._con.cursor()
             self._besides = True
@@ -194,7 +194,7 @@ class Connection:
         """Replace the file by a clean copy (no deleted value survives in its bytes); seconds
         taken. Between transactions; the owner lock keeps the file ours while it reopens."""
         with self._lock:
-            self._wait_for_copy()
+            self._wait_for_idle()
             started = time.perf_counter()
             fresh = self._on(copy_clean, self.path, STORAGE_VERSION)
             self._con.close()
@@ -223,7 +223,7 @@ class Connection:
         to that: free blocks inside the first `size` bytes rewritten after the checkpoint, a
         copy made then reads exactly the checkpoint's rows."""
         with self._lock:
-            self._wait_for_copy()
+            self._wait_for_idle()
             locked = time.perf_counter()
             self._on(_statement, "insert or replace into snapshots (as_of) values ($1)",
                      [as_of])
@@ -249,18 +249,12 @@ class Connection:
         with suppress(duckdb.Error):  # an invalidated connection is reopened with it
             self._con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
 
-    def _wait_for_copy(self) -> None:
-        """Until no snapshot is being copied and no transaction runs beside the writer's (the
-        lock is let go meanwhile). Under the lock, before anything that checkpoints, reopens
-        or replaces the file."""
+    def _wait_for_idle(self, copy: bool = True) -> None:
+        """Until no transaction runs beside the writer's and, with `copy`, no snapshot is
+        being copied (the lock is let go meanwhile). Under the lock, before anything that
+        checkpoints, reopens or replaces the file (with `copy`), or opens a transaction."""
         with self._lock:
-            while self._copying or self._besides:
-                self._idle.wait()
-
-    def _wait_for_beside(self) -> None:
-        """Until no transaction runs beside the writer's (the lock is let go meanwhile)."""
-        with self._lock:
-            while self._besides:
+            while self._besides or (copy and self._copying):
                 self._idle.wait()
 
     def _closing(self) -> None:
@@ -270,7 +264,7 @@ class Connection:
         """Checkpoint and close, whatever fails on the way (the WAL keeps what the file
         lacks); the file can then be opened by readers. Raises the first error."""
         with self._lock:
-            self._wait_for_copy()
+            self._wait_for_idle()
             try:
                 self._reopen_if_invalid()
                 self._closing()

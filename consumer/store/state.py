@@ -46,8 +46,8 @@ TOUCHED = "create or replace macro {}_touched("
 SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
 EVERYTHING = -2**63  # a `since` before every row: refold from scratch
 
-# The rowid in its folded table of the row a staged row replaces: a column of a scoped
-# copy (each row's), or of a state macro's rows (the folded row merged; null: none).
+# The rowid of the folded row a staged row replaces: a column of a state macro's rows (the
+# folded row merged; null: none), numbering the scoped copy where the table is scoped.
 # Deleting by rowid skips the scan of the folded table that a delete joined on the key
 # needs (at 10M, 3.3-3.4M rows of lesson state, learner days and funnel days, 0.15 CPU s
 # each per fold).
@@ -77,7 +77,8 @@ class State(NamedTuple):
     # pending learning events (`-- a fold reads the pending learners' rows only`): a fold
     # copies those rows once into a temp table of its name, which the macros then read
     # instead of the whole table (a temp table shadows a table, as in erase.py), with each
-    # row's rowid (ROWID), by which the write-back deletes the rows it replaces.
+    # row's rowid in the folded table (SCOPED_ROWID), by which the write-back deletes the
+    # rows it replaces.
     scoped: bool = False
     # Its macro gives each row the rowid of the folded row it replaces (its file defines
     # `... as folded_rowid`): the write-back deletes by those instead of joining the key.

@@ -295,9 +295,9 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
         # Only the seconds after the window: a fold runs beside the batches (Store.fold), so
         # one begun inside the window and ended after it spent its first part inside it,
         # where the window's rate has it already.
-        after = sum(min(s, (at - covered).total_seconds()) for at, s in logged if at >= covered)
-        straddling = sum(s - (at - covered).total_seconds() for at, s in logged
-                         if at >= covered and (at - covered).total_seconds() < s)
+        ended = [((at - covered).total_seconds(), s) for at, s in logged if at >= covered]
+        after = sum(min(s, past) for past, s in ended)
+        straddling = sum(max(0.0, s - past) for past, s in ended)
         begun = covered.timestamp() - window
         inside = [s for at, s in logged if begun <= at.timestamp() - s and at < covered]
         copies = [s for at, s in folds(text, SNAPSHOT)
