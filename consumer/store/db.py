@@ -58,7 +58,8 @@ class Store(Connection):
         # do not pay its load (0.7 s and 80 MB at 10M events).
         self._seen_now: Seen | None = None
         # A state table this version added is empty in an older store: filled before use;
-        # the folded tables of learners of an older store are sorted by learner, once.
+        # the rows of an older store's folded tables of learners are grouped by learner,
+        # once.
         self._con.begin()
         fill_new(self._con)
         cluster(self._con)

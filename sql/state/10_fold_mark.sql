@@ -12,11 +12,11 @@ create table if not exists fold_mark (
 
 alter table fold_mark add column if not exists commerce_next_seq bigint;
 
--- Whether the folded tables of learners are in learner order (consumer/store/state.py
--- `cluster`): false in a store whose folds wrote them unordered (the row there when the
--- column came), which its next open sorts once; a row written since says true. In that
--- order a learner's rows sit together, so the learner column compresses by dictionary and a
--- fold's copy of the pending learners' rows reads it 2-3x faster (README, Performance).
+-- Whether the rows of the folded tables of learners are grouped by learner
+-- (consumer/store/state.py `cluster`): false in a store whose folds wrote them ungrouped (the
+-- row there when the column came), which its next open groups once; a row written since
+-- says true. Grouped, the learner column compresses by dictionary and a fold's copy of the
+-- pending learners' rows reads it 2-3x faster (README, Performance).
 alter table fold_mark add column if not exists learner_order boolean default false;
 alter table fold_mark alter column learner_order set default true;
 
