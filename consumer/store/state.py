@@ -209,7 +209,7 @@ def _order(state: State) -> str:
     """How a fold inserts `state`'s rows: grouped by learner when its grain starts with the
     learner, so each fold's rows of a learner sit together (`cluster`). By the learner's
     hash, not the key: it groups the same, and sorting 500k staged rows by it cost 0.13-0.20
-    s against 0.29-0.39 by the grain's strings (README, Performance)."""
+    s against 0.30-0.39 by the grain's strings (README, Performance)."""
     return " order by hash(learner_key)" if state.key[0] == "learner_key" else ""
 
 
