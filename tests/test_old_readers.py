@@ -99,7 +99,8 @@ def relations(snapshot: Path) -> list[str]:
                                                       "refund_progress", "mapping_state",
                                                       "purchase_state", "purchase_rows",
                                                       "purchase_state_touched",
-                                                      "purchase_state_learners")]
+                                                      "purchase_state_learners",
+                                                      "refund_progress_learners")]
     assert {c.split("(", 1)[0] for c in calls} == macros, "a table macro is never called"
     # The snapshot's age is measured at query time: the two readers ask at different times.
     views = [f"(select * exclude ({NOW[v]}) from {v})" if v in NOW else v for v in views]
