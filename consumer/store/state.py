@@ -88,7 +88,7 @@ class State(NamedTuple):
     # `... as folded_rowid`): the write-back deletes by those instead of joining the key.
     rowids: bool = False
     # The folded tables its macro reads every row of, scoped or not (`-- a fold reads every
-    # row of`: purchase_state, course_state_folded of buyers with no pending row).
+    # row of`; none since purchase_state names the buyers it reads: `learners`).
     whole: tuple[str, ...] = ()
     learners: bool = False  # its file defines `<name>_learners(since)` (LEARNERS)
 
