@@ -35,7 +35,9 @@ MACRO_CALLS = {
     "cover_changes": "cover_changes('learner_days_pending')",
     **{m: f"{m}(commerce_fold_since())"
        for m in ("invoice_state", "invoice_changes", "refund_progress", "mapping_state",
-                 "purchase_state", "purchase_state_touched", "purchase_rows")},
+                 "purchase_state", "purchase_state_touched", "purchase_state_learners",
+                 "refund_progress_learners",
+                 "purchase_rows")},
 }
 
 

@@ -98,7 +98,9 @@ def relations(snapshot: Path) -> list[str]:
     calls += [f"{m}(commerce_fold_since())" for m in ("invoice_state", "invoice_changes",
                                                       "refund_progress", "mapping_state",
                                                       "purchase_state", "purchase_rows",
-                                                      "purchase_state_touched")]
+                                                      "purchase_state_touched",
+                                                      "purchase_state_learners",
+                                                      "refund_progress_learners")]
     assert {c.split("(", 1)[0] for c in calls} == macros, "a table macro is never called"
     # The snapshot's age is measured at query time: the two readers ask at different times.
     views = [f"(select * exclude ({NOW[v]}) from {v})" if v in NOW else v for v in views]

@@ -352,6 +352,54 @@ def test_a_fold_writes_back_every_row_of_a_changed_invoice_and_no_vanished_one()
     store.close()
 
 
+def test_a_fold_takes_a_refund_request_s_progress_from_the_folded_lessons_only_when_exact():
+    """refund_progress (sql/state/70) reads the folded lesson state of a buyer whose request
+    moved, instead of all their events, only when course_state_folded says all their folded
+    learning came before the request (in a fold: its scoped copy, which holds the buyer
+    through refund_progress_learners even with no learning row pending and no payment). A
+    buyer who uncompleted the lesson after asking is recomputed from the events (completed
+    when asked); one whose request follows all their folded learning gets the folded lesson
+    merged with the pending ones (before the request: counted; after: a row all null). Both
+    equal a recomputation from scratch."""
+    t = datetime(2024, 5, 1, tzinfo=UTC)
+
+    def asked(invoice: str, buyer: str, at: datetime) -> CommerceRow:
+        return CommerceRow(f"eduzz:{invoice}:r", "myeduzz", "myeduzz.invoice_waiting_refund",
+                           at, buyer_key=buyer, invoice_id=invoice, status="waiting_refund",
+                           product_ids=["P1"], amount=Decimal("10.00"), currency="BRL",
+                           school_key="myeduzz:9")
+
+    def learned(buyer: str, lesson: str, action: str, at: datetime) -> LearningRow:
+        return LearningRow(f"{buyer}:{lesson}:{action}", "alpaclass", "alpaclass.x", action,
+                           at, at, learner_key=buyer, course_key="alpaclass:c1",
+                           module_key="alpaclass:c1:m1", lesson_key=f"alpaclass:c1:{lesson}")
+
+    h = timedelta(hours=1)
+    store = Store(":memory:", fold_at=10**9)
+    store.write(_hand_batch(1, [
+        learned("b@x.com", "l1", "lesson_completed", t + h),
+        learned("b@x.com", "l1", "lesson_uncompleted", t + 3 * h),  # after her request
+        learned("c@x.com", "l1", "lesson_completed", t + h)]), "hand")
+    store.fold()
+    store.write(_hand_batch(100, [
+        asked("i1", "b@x.com", t + 2 * h), asked("i2", "c@x.com", t + 2 * h),
+        learned("c@x.com", "l2", "lesson_completed", t + 1.5 * h),
+        learned("c@x.com", "l3", "lesson_completed", t + 4 * h)]), "hand")
+    read = ("select invoice_id, lesson_key, completed from refund_progress_folded "
+            "order by all")
+    want = [("i1", "alpaclass:c1:l1", True), ("i2", "alpaclass:c1:l1", True),
+            ("i2", "alpaclass:c1:l2", True), ("i2", "alpaclass:c1:l3", None)]
+    assert store.query("select invoice_id, lesson_key, completed from "
+                       "refund_progress(commerce_fold_since()) order by all")[1] == want
+    store.fold()
+    assert store.query(read)[1] == want
+    folded = store.query("select * from refund_progress_folded order by all")[1]
+    with store.transaction():
+        store.refold()
+    assert store.query("select * from refund_progress_folded order by all")[1] == folded
+    store.close()
+
+
 def stored_sales_run(tmp_path: Path) -> tuple[Path, list]:
     """A closed store holding a small mapped sales run, and the oracle's answers for it: the
     starting point of the tests that turn it into a store an older version left."""

@@ -42,6 +42,10 @@ SCOPED = "\n-- a fold reads the pending learners' rows only\n"
 # every row of <table>`): the scoped copy of it (State.scoped) is set aside while it stages.
 WHOLE = re.compile(r"^-- a fold reads every row of (\w+)$", re.MULTILINE)
 TOUCHED = "create or replace macro {}_touched("
+# A state whose macro reads, in a fold, the rows of learners beyond those with pending
+# learning rows defines `<name>_learners(since)` (their learner_key): a fold adds them to
+# the learners of the scoped copies (State.scoped), instead of setting a copy aside.
+LEARNERS = "create or replace macro {}_learners("
 # The tables whose rows are numbered and folded, and where each one's pending rows start.
 SINCE = {"learning_events": "fold_since()", "commerce_events": "commerce_fold_since()"}
 EVERYTHING = -2**63  # a `since` before every row: refold from scratch
@@ -84,8 +88,9 @@ class State(NamedTuple):
     # `... as folded_rowid`): the write-back deletes by those instead of joining the key.
     rowids: bool = False
     # The folded tables its macro reads every row of, scoped or not (`-- a fold reads every
-    # row of`: purchase_state, course_state_folded of buyers with no pending row).
+    # row of`; none since purchase_state names the buyers it reads: `learners`).
     whole: tuple[str, ...] = ()
+    learners: bool = False  # its file defines `<name>_learners(since)` (LEARNERS)
 
 
 def states() -> list[State]:
@@ -105,7 +110,8 @@ def states() -> list[State]:
                                    for p, other in files if p != path),
                                f"{name}_touched" if TOUCHED.format(name) in text else name,
                                SCOPED in text, f" as {ROWID}" in text,
-                               tuple(WHOLE.findall(text))))
+                               tuple(WHOLE.findall(text)),
+                               LEARNERS.format(name) in text))
     return found
 
 
@@ -141,9 +147,11 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
     # another: noise, so the exact string.)
     scoped = set() if everything else {s.table for s in STATES if s.scoped}
     if scoped:
+        more = "".join(f" union select learner_key from {s.macro}_learners("
+                       f"{int(since[s.folds])})" for s in STATES if s.learners)
         con.execute("create or replace temp table _fold_learners as select distinct "
                     "learner_key from learning_events where stored_seq >= $1 "
-                    "and learner_key is not null", [since["learning_events"]])
+                    f"and learner_key is not null{more}", [since["learning_events"]])
     pending = "where learner_key in (select learner_key from temp.main._fold_learners)"
     (db,) = _one(con, "select current_database()")
     clock.lap("scope")

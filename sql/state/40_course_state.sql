@@ -2,7 +2,7 @@
 -- a fold reads the pending learners' rows only
 -- (consumer/store/state.py State.scoped): a row it writes has a pending event; ordered_steps
 -- reads the rows of pairs with one. purchase_rows reads the rows of buyers with none too,
--- so its copy is set aside while purchase_state stages (sql/state/81).
+-- whom sql/state/81's purchase_state_learners adds to the copy.
 -- One current state: course_state_folded (as of the last fold), the macro course_state(since)
 -- that merges the events not folded yet into it, and the view learner_course_state that reads
 -- it. The grain above (the key columns) is read by consumer/store/state.py, which folds and
