@@ -38,9 +38,6 @@ GRAIN = re.compile(r"^-- grain: (.+)$", re.MULTILINE)
 FOLDS = re.compile(r"^-- folds: (\w+)$", re.MULTILINE)
 ERASED = re.compile(r"^-- erased by: (\w+)$", re.MULTILINE)
 SCOPED = "\n-- a fold reads the pending learners' rows only\n"
-# A folded table a state's macro reads whole even in a fold (its file says `-- a fold reads
-# every row of <table>`): the scoped copy of it (State.scoped) is set aside while it stages.
-WHOLE = re.compile(r"^-- a fold reads every row of (\w+)$", re.MULTILINE)
 TOUCHED = "create or replace macro {}_touched("
 # A state whose macro reads, in a fold, the rows of learners beyond those with pending
 # learning rows defines `<name>_learners(since)` (their learner_key): a fold adds them to
@@ -87,9 +84,6 @@ class State(NamedTuple):
     # Its macro gives each row the rowid of the folded row it replaces (its file defines
     # `... as folded_rowid`): the write-back deletes by those instead of joining the key.
     rowids: bool = False
-    # The folded tables its macro reads every row of, scoped or not (`-- a fold reads every
-    # row of`; none since purchase_state names the buyers it reads: `learners`).
-    whole: tuple[str, ...] = ()
     learners: bool = False  # its file defines `<name>_learners(since)` (LEARNERS)
 
 
@@ -110,7 +104,6 @@ def states() -> list[State]:
                                    for p, other in files if p != path),
                                f"{name}_touched" if TOUCHED.format(name) in text else name,
                                SCOPED in text, f" as {ROWID}" in text,
-                               tuple(WHOLE.findall(text)),
                                LEARNERS.format(name) in text))
     return found
 
@@ -163,10 +156,9 @@ def fold(con: duckdb.DuckDBPyConnection, everything: bool = False,
                 clock.lap(f"scope {table}")
             try:
                 for state in STATES:
-                    with _aside(con, [t for t in state.whole if t in scoped]):
-                        con.execute(f"create or replace temp table _fold_{state.table} as "
-                                    f"select * from {state.reads}($1) where unfolded",
-                                    [since[state.folds]])
+                    con.execute(f"create or replace temp table _fold_{state.table} as "
+                                f"select * from {state.reads}($1) where unfolded",
+                                [since[state.folds]])
                     if state.read_by_others and not everything:
                         _shadow(con, state, since[state.folds])
                         shadowed.append(state.macro)
@@ -239,21 +231,6 @@ def cluster(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"insert into {state.table} select * from temp.main._cluster")
             con.execute("drop table temp.main._cluster")
     con.execute("update fold_mark set learner_order = true")
-
-
-@contextmanager
-def _aside(con: duckdb.DuckDBPyConnection, copies: list[str]) -> Iterator[None]:
-    """Until exit, the scoped copies of `copies` are renamed out of the way, so a macro
-    reads those folded tables whole (State.whole)."""
-    moved = []
-    try:
-        for table in copies:
-            con.execute(f"alter table temp.main.{table} rename to _aside_{table}")
-            moved.append(table)
-        yield
-    finally:
-        for table in moved:
-            con.execute(f"alter table temp.main._aside_{table} rename to {table}")
 
 
 def _shadow(con: duckdb.DuckDBPyConnection, state: State, since: int) -> None:
