@@ -36,8 +36,7 @@ MACRO_CALLS = {
     **{m: f"{m}(commerce_fold_since())"
        for m in ("invoice_state", "invoice_changes", "refund_progress", "mapping_state",
                  "purchase_state", "purchase_state_touched", "purchase_state_learners",
-                 "refund_progress_learners",
-                 "purchase_rows")},
+                 "refund_progress_learners", "purchase_rows")},
 }
 
 

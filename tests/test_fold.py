@@ -401,13 +401,12 @@ ALL_ROWS = "select (select count(*) from learning_events) + (select count(*) fro
 
 def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkeypatch):
     """A fold `beside` (a backlog's) runs in a transaction of its own beside the writer's
-    (Store.fold). Held open
-    here, its rows folded but not committed, while the second half of a run is written:
-    every batch commits meanwhile, and the writer leaves its own fold (fold_at reached) to
-    the running one; a request's transaction and a snapshot's checkpoint wait for it. The
-    fold folds exactly the rows committed before it began, those written meanwhile stay
-    pending and the next fold folds them; the views equal the oracle's answers with them
-    pending, folded, and in the snapshot."""
+    (Store.fold). Held open here, its rows folded but not committed, while the second half
+    of a run is written: every batch commits meanwhile, and the writer leaves its own fold
+    (fold_at reached) to the running one; a request's transaction and a snapshot's
+    checkpoint wait for it. The fold folds exactly the rows committed before it began,
+    those written meanwhile stay pending and the next fold folds them; the views equal the
+    oracle's answers with them pending, folded, and in the snapshot."""
     ds = journeys(*SMALL)
     half = len(ds) // 2
     answers = expected(ds)
@@ -471,7 +470,6 @@ def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkey
     store.close()
     with duckdb.connect(str(dest), read_only=True) as con:
         assert_views(lambda sql: con.execute(sql).fetchall(), answers)
-
 
 
 async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path, monkeypatch):

@@ -256,9 +256,9 @@ async def ours(bootstrap: str, topic: str, total: int, root: Path, store: str | 
     folds at shutdown: so it is stopped then, and `folded_per_s` adds the seconds of the
     folds it logs after the window (the shutdown fold, before its last snapshot; of a fold
     begun inside the window, beside the batches, its seconds after the window alone, and
-    `fold_s_straddling` those before). Every row
-    consumed is then folded once, as in a long run, whether or not a fold fell inside the
-    window (at 10M the first comes with the snapshot due ~30 s after start, or at FOLD_AT)."""
+    `fold_s_straddling` those before). Every row consumed is then folded once, as in a long
+    run, whether or not a fold fell inside the window (at 10M the first comes with the
+    snapshot due ~30 s after start, or at FOLD_AT)."""
     group = f"ours-{topic}{tag}"
     with tempfile.TemporaryDirectory() as data:
         if store:
