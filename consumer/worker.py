@@ -28,6 +28,9 @@ from consumer.store.suppression import use_key
 log = logging.getLogger(__name__)
 COMMIT_TIMEOUT = 5.0
 LINGER_SLICE_MS = 100
+# Under a backlog, how many times FOLD_AT pending rows a batch still folds itself: the fold
+# beside the batches (Snapshots.maybe) may wait for a snapshot's copy meanwhile.
+BACKLOG_FOLD_AT = 2
 
 
 class StoreFailed(RuntimeError):
@@ -244,7 +247,11 @@ class Worker:
                     Message(r.value or b"", r.headers, tp.partition, r.offset, r.timestamp)))
             batch.last_fingerprints[tp.partition] = fingerprint(msgs[-1].value)
         started = time.perf_counter()
-        written = self.store.write(batch, self.settings.topic)
+        # A full batch: more wait, so the fold FOLD_AT calls for runs beside the next ones
+        # (Snapshots.maybe); this batch folds only if that has fallen far behind.
+        backlog = batch.messages >= self.settings.batch_max_records
+        written = self.store.write(batch, self.settings.topic,
+                                   BACKLOG_FOLD_AT * self.store.fold_at if backlog else None)
         return batch, written, time.perf_counter() - started
 
     async def _drain(self, consumer: AIOKafkaConsumer) -> None:

@@ -493,3 +493,81 @@ async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path,
         await snaps._settle()
     assert asked == [False, True]
     store.close()
+
+
+async def test_under_a_backlog_the_fold_fold_at_calls_for_runs_beside_the_batches(
+        tmp_path, monkeypatch):
+    """A batch under a backlog leaves the rows FOLD_AT would fold (the worker passes it a
+    higher `fold_at`), and Snapshots.maybe folds them beside the next batches, snapshots
+    on or off; caught up, or that far behind, the batch folds them itself, as before."""
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=3)
+    asked: list[bool] = []
+    real = store.fold
+
+    def fold(minimum: int = 1, beside: bool = False) -> None:
+        asked.append(beside)
+        real(minimum, beside)
+
+    monkeypatch.setattr(store, "fold", fold)
+    snaps = Snapshots(store, tmp_path / "analytics.duckdb", interval=0)  # snapshots off
+    lessons = iter(range(100))
+
+    def four() -> Any:
+        return batch_of(*((raw(f"e{i}", i), [learn(f"e{i}", i, "lesson_completed", i * 60,
+                                                   lesson=f"l{i % 3}")])
+                          for i in (next(lessons) for _ in range(4))))
+
+    store.write(four(), "t", fold_at=2 * store.fold_at)
+    assert store.pending == 4  # not folded with the batch
+    await snaps.maybe(4, backlog=False)  # caught up: left to the next batch, as before
+    await snaps._settle()
+    assert asked == [] and store.pending == 4
+    await snaps.maybe(4, backlog=True)
+    await snaps._settle()
+    assert asked == [True] and store.pending == 0
+    store.write(four(), "t", fold_at=2 * store.fold_at)
+    store.write(four(), "t", fold_at=2 * store.fold_at)  # 8 pending: twice fold_at
+    assert store.pending == 0 and asked == [True]  # folded in the batch, beside or not
+    store.write(four(), "t")
+    store.write(four(), "t")  # the default: at fold_at, in the batch
+    assert store.pending == 0
+    (rows,) = store.query("select count(*) from learning_events "
+                          "where stored_seq >= fold_since()")[1]
+    assert rows == (0,)
+    # 20 completions of 3 lessons by one learner, folded in four folds, beside or not
+    assert store.query("select count(*) from lesson_state_folded")[1] == [(3,)]
+    for state in ("funnel_days", "learner_activity"):
+        assert_folded_as_at_once(store, state)
+    store.close()
+
+
+def test_a_fold_beside_the_batches_leaves_them_a_core_until_they_catch_up(tmp_path,
+                                                                            monkeypatch):
+    """Beside the batches a fold runs on all DuckDB's threads but one (the writer's Python
+    thread keeps a core), every one again once the batches are caught up, and after it."""
+    store = Store(tmp_path / "learnstream.duckdb", fold_at=10**9)
+    store.run(lambda con: con.execute("set threads = 3"))
+    store._opened()  # read as configured: 3
+    store.write(batch_of((raw("a", 0), [learn("a", 0, "lesson_completed", lesson="l1")])), "t")
+    seen: list[tuple[int, bool]] = []
+    real = db.fold
+
+    def threads(con: duckdb.DuckDBPyConnection) -> None:
+        (n,) = con.execute("select current_setting('threads')").fetchone() or (0,)
+        seen.append((int(n), store.sharing))
+
+    def fold(con: duckdb.DuckDBPyConnection, **kw: Any) -> None:
+        threads(con)
+        store.caught_up()
+        threads(con)
+        real(con, **kw)
+
+    monkeypatch.setattr(db, "fold", fold)
+    store.fold(beside=True)
+    store.run(threads)
+    store.write(batch_of((raw("b", 1), [learn("b", 1, "lesson_completed", lesson="l1")])), "t")
+    store.fold()  # holding the lock: every thread
+    store.run(threads)
+    assert seen == [(2, True), (3, False), (3, False), (3, False), (3, False), (3, False)]
+    assert store.pending == 0
+    store.close()

@@ -16,8 +16,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumer.settings import ConsumerSettings
+from consumer.store import Store
 from consumer.worker import Worker
-from tests.conftest import RunningConsumer
+from tests.conftest import RunningConsumer, lesson_event
 
 
 def _worker(work: Any) -> Any:
@@ -179,3 +180,34 @@ async def test_a_partition_read_again_from_further_back_ends_the_linger_unmerged
     assert [r.offset for r in records[other]] == [0, 1, 2, 3, 4, 5]
     assert polls.seeks == [(tp, 0)]  # where the reset put it: read again from there
     assert polls.polls  # the linger ended at once, its later poll left
+
+
+def test_a_full_batch_leaves_the_fold_at_fold_at_to_the_work_beside_the_batches(tmp_path):
+    """A full batch (a backlog: more wait) does not fold the rows FOLD_AT calls for in its
+    own transaction, which stopped the writer (Snapshots.maybe folds them beside the next
+    batches), unless twice that many are pending; a batch that is not full folds them."""
+    settings = ConsumerSettings(data_dir=str(tmp_path), batch_max_records=4)
+    store = Store(settings.db_path, fold_at=4)
+    worker = Worker(settings, store)
+    received = b"2026-12-04T10:00:00+00:00"
+    offsets = iter(range(100))
+
+    def records(n: int) -> dict[TopicPartition, list[Any]]:
+        return {TopicPartition(settings.topic, 0): [
+            SimpleNamespace(value=lesson_event("fold", o), offset=o, timestamp=0,
+                            headers=[("source", b"eduzz"), ("received_at", received)])
+            for o in (next(offsets) for _ in range(n))]}
+
+    try:
+        worker._decode_and_write_now(records(4))  # full: 4 pending, left
+        assert store.pending == 4
+        worker._decode_and_write_now(records(4))  # full, and 8 pending: folded
+        assert store.pending == 0
+        worker._decode_and_write_now(records(4))
+        worker._decode_and_write_now(records(1))  # not full: folded at 4, as before
+        assert store.pending == 0
+        (folded,) = store.query("select count(*) from learning_events "
+                                "where stored_seq < fold_since()")[1]
+        assert folded == (13,)
+    finally:
+        store.close()

@@ -4,9 +4,11 @@ of the current state in a transaction beside them (Store.fold)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import numpy as np
 from msgspec import Struct
 from msgspec.structs import astuple
@@ -57,6 +59,9 @@ class Store(Connection):
         # commands that open the store without writing events (forget, products, check)
         # do not pay its load (0.7 s and 80 MB at 10M events).
         self._seen_now: Seen | None = None
+        (cores,) = self._con.execute("select current_setting('threads')").fetchone() or (1,)
+        self._cores = self._now = int(cores)  # DuckDB's threads, as configured
+        self._shared = False
         # A state table this version added is empty in an older store: filled before use;
         # the rows of an older store's folded tables of learners are grouped by learner,
         # once.
@@ -147,15 +152,40 @@ class Store(Connection):
                         fold(self._con)
                     self._pending = 0
             return
-        with self.beside() as cursor:
-            if self._pending < max(1, minimum):
-                return
-            fold(cursor)
+        try:
+            with self.beside() as cursor:
+                if self._pending < max(1, minimum):
+                    return
+                # The writer is one Python thread: left a core of its own while batches
+                # wait, it kept committing at its own rate beside the fold (at 10M events,
+                # README "Performance"); once they no longer wait, the fold's end is what
+                # readers wait for, and it takes every core again (caught_up).
+                self._threads(max(1, self._cores - 1))
+                fold(cursor)
+        finally:
+            self._threads(self._cores)
         # Those written since it began are pending now (and a failed batch may have
         # recounted meanwhile): counted again, a few ms at 10M, under the lock, between
         # batches (a batch in hand numbers its rows from _seq).
         with self._lock:
             self._seq, self._pending = self._on(positions)
+
+    @property
+    def sharing(self) -> bool:
+        """A fold beside the batches leaves them a core (Store.fold)."""
+        return self._shared
+
+    def caught_up(self) -> None:
+        """The batches no longer wait: a fold beside them takes every core again."""
+        self._threads(self._cores)
+
+    def _threads(self, threads: int) -> None:
+        # DuckDB's thread count is the database's, every connection's and cursor's.
+        with self._lock, suppress(duckdb.Error):  # one made invalid is reopened with all
+            if threads != self._now:
+                self._con.execute(f"set threads = {threads}")
+                self._now = threads
+        self._shared = self._now < self._cores
 
     def refold(self) -> None:
         """Recompute the current-state tables from all of learning_events and
@@ -164,10 +194,18 @@ class Store(Connection):
             refold(self._con)
             self._pending = 0
 
-    def write(self, batch: Batch, topic: str) -> Written:
+    @property
+    def pending(self) -> int:
+        """Learning and commerce rows stored and not folded yet."""
+        return self._pending
+
+    def write(self, batch: Batch, topic: str, fold_at: int | None = None) -> Written:
         """Store a batch, its offsets and its per-source delivery counts in one transaction;
         redelivered event_uids and messages naming an erased person are skipped. On any
-        error nothing of the batch is stored and the error propagates."""
+        error nothing of the batch is stored and the error propagates. Once `fold_at`
+        (default `self.fold_at`) rows are pending, they are folded in the same transaction:
+        a caller under a backlog passes more and folds beside the batches instead
+        (Snapshots.maybe)."""
         # Beside a fold (Store.fold): the batch changes none of its rows.
         with self.transaction(beside=True):
             now = datetime.now(UTC)
@@ -185,7 +223,8 @@ class Store(Connection):
             self._append("deliveries", deliveries(batch, dropped, conflicts, now, suppressed))
             save_offsets(self._con, topic, batch.next_offsets, batch.last_fingerprints, now)
             # Not while a fold runs beside: the folded tables are its to write until it ends.
-            if folding := self._pending >= self.fold_at and not self._besides:
+            if folding := (self._pending >= (fold_at or self.fold_at)
+                           and not self._besides):
                 fold(self._con)
         self._pending = 0 if folding else self._pending
         return Written(n["raw_events"], len(dropped - suppressed), n["conflicting_deliveries"],

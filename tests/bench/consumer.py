@@ -51,7 +51,7 @@ from tests.bench import procs
 from tests.bench.bodies import mixed
 
 REDELIVERED = 0.08  # share of messages that repeat an earlier one
-MEMORY = "1GB"  # the consumer's default memory_limit, for the floor too
+MEMORY = "2GB"  # the consumer's default memory_limit, for the floor too
 
 
 def _resent(body: bytes) -> bytes:
