@@ -472,12 +472,8 @@ def test_the_writer_commits_batches_while_a_fold_runs_beside_it(tmp_path, monkey
         assert_views(lambda sql: con.execute(sql).fetchall(), answers)
 
 
-async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path, monkeypatch):
-    """Snapshots.maybe folds beside the batches when the last poll was full (a backlog:
-    batches wait for the writer), and holding the lock otherwise (nothing waits, and the
-    two at once only take the cores from the receiver: Store.fold)."""
-    store = Store(tmp_path / "learnstream.duckdb")
-    store.write(batch_of((raw("a", 0), [learn("a", 0, "lesson_completed", lesson="l1")])), "t")
+def folds_asked(store: Store, monkeypatch: Any) -> list[bool]:
+    """Each `store.fold` call from now on, as whether it was asked to run beside."""
     asked: list[bool] = []
     real = store.fold
 
@@ -486,6 +482,16 @@ async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path,
         real(minimum, beside)
 
     monkeypatch.setattr(store, "fold", fold)
+    return asked
+
+
+async def test_a_snapshot_folds_beside_the_writer_under_a_backlog_only(tmp_path, monkeypatch):
+    """Snapshots.maybe folds beside the batches when the last poll was full (a backlog:
+    batches wait for the writer), and holding the lock otherwise (nothing waits, and the
+    two at once only take the cores from the receiver: Store.fold)."""
+    store = Store(tmp_path / "learnstream.duckdb")
+    store.write(batch_of((raw("a", 0), [learn("a", 0, "lesson_completed", lesson="l1")])), "t")
+    asked = folds_asked(store, monkeypatch)
     snaps = Snapshots(store, tmp_path / "analytics.duckdb", interval=0.001)
     for consumed, backlog in ((1, False), (2, True)):
         snaps._due = 0.0  # due now, whatever the last copy took (the cap)
@@ -501,14 +507,7 @@ async def test_under_a_backlog_the_fold_fold_at_calls_for_runs_beside_the_batche
     higher `fold_at`), and Snapshots.maybe folds them beside the next batches, snapshots
     on or off; caught up, or that far behind, the batch folds them itself, as before."""
     store = Store(tmp_path / "learnstream.duckdb", fold_at=3)
-    asked: list[bool] = []
-    real = store.fold
-
-    def fold(minimum: int = 1, beside: bool = False) -> None:
-        asked.append(beside)
-        real(minimum, beside)
-
-    monkeypatch.setattr(store, "fold", fold)
+    asked = folds_asked(store, monkeypatch)
     snaps = Snapshots(store, tmp_path / "analytics.duckdb", interval=0)  # snapshots off
     lessons = iter(range(100))
 
