@@ -60,8 +60,7 @@ class Store(Connection):
         # do not pay its load (0.7 s and 80 MB at 10M events).
         self._seen_now: Seen | None = None
         (cores,) = self._con.execute("select current_setting('threads')").fetchone() or (1,)
-        self._cores = self._now = int(cores)  # DuckDB's threads, as configured
-        self._shared = False
+        self._cores = self._now = int(cores)  # DuckDB's threads, as configured; as now
         # A state table this version added is empty in an older store: filled before use;
         # the rows of an older store's folded tables of learners are grouped by learner,
         # once.
@@ -173,7 +172,7 @@ class Store(Connection):
     @property
     def sharing(self) -> bool:
         """A fold beside the batches leaves them a core (Store.fold)."""
-        return self._shared
+        return self._now < self._cores
 
     def caught_up(self) -> None:
         """The batches no longer wait: a fold beside them takes every core again."""
@@ -185,7 +184,6 @@ class Store(Connection):
             if threads != self._now:
                 self._con.execute(f"set threads = {threads}")
                 self._now = threads
-        self._shared = self._now < self._cores
 
     def refold(self) -> None:
         """Recompute the current-state tables from all of learning_events and

@@ -46,12 +46,13 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumer.ops.broker import EmbeddedBroker
+from consumer.settings import ConsumerSettings
 from consumer.worker import ensure_topic
 from tests.bench import procs
 from tests.bench.bodies import mixed
 
 REDELIVERED = 0.08  # share of messages that repeat an earlier one
-MEMORY = "2GB"  # the consumer's default memory_limit, for the floor too
+MEMORY = ConsumerSettings().memory_limit  # the consumer's default, for the floor too
 
 
 def _resent(body: bytes) -> bytes:
