@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumer.settings import ConsumerSettings
 from consumer.store import Store
-from consumer.worker import Worker
+from consumer.worker import FETCH_MIN_BYTES, FETCH_WAIT_MAX_MS, Worker, fetch_wait
 from tests.conftest import RunningConsumer, lesson_event
 
 
@@ -143,6 +143,15 @@ async def test_a_rebalance_during_the_linger_gets_the_batch_in_hand_written_at_o
         async with asyncio.timeout(30):
             await running.stop()
             await joining.stop()
+
+
+def test_a_fetch_at_the_head_waits_at_the_broker_as_long_as_a_batch_lingers():
+    # Answered at the first record, fetches at the head came every few records: a round
+    # trip each for the broker and the consumer (README "Performance").
+    assert fetch_wait(200) == {"fetch_min_bytes": FETCH_MIN_BYTES, "fetch_max_wait_ms": 200}
+    assert FETCH_MIN_BYTES >= 1024 * 1024
+    assert fetch_wait(0)["fetch_max_wait_ms"] == 0  # written at once: no wait there either
+    assert fetch_wait(20_000)["fetch_max_wait_ms"] == FETCH_WAIT_MAX_MS == 500
 
 
 class _Polls:
