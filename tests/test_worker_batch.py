@@ -1,5 +1,6 @@
 """The worker's batches: polls gathered into one transaction while records keep coming
-(`batch_linger_ms`); the cyclic garbage collector paused while a batch is decoded and written
+(`batch_linger_ms`), which a fetch at the head of the log waits for at the broker too; the
+cyclic garbage collector paused while a batch is decoded and written
 (consumer/worker.py `_decode_and_write`) and always left as it was found; what start-up made
 frozen while the worker runs."""
 
