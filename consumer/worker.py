@@ -47,6 +47,18 @@ def fetch_wait(batch_linger_ms: int) -> dict[str, int]:
             "fetch_max_wait_ms": min(batch_linger_ms, FETCH_WAIT_MAX_MS)}
 
 
+def decoded(decoder: Decoder, records: dict[TopicPartition, list[Any]]) -> Batch:
+    """The rows of polled records (aiokafka's), decoded in arrival order, with each
+    partition's next offset and the fingerprint of the record before it."""
+    batch = Batch()
+    for tp, msgs in records.items():
+        for r in msgs:
+            batch.add(tp.partition, r.offset, decoder.decode(
+                Message(r.value or b"", r.headers, tp.partition, r.offset, r.timestamp)))
+        batch.last_fingerprints[tp.partition] = fingerprint(msgs[-1].value)
+    return batch
+
+
 class StoreFailed(RuntimeError):
     """The store kept failing: nothing of the batch was stored or committed; the consumer exits
     and, restarted, resumes from the offsets DuckDB holds."""
@@ -255,12 +267,7 @@ class Worker:
 
     def _decode_and_write_now(
             self, records: dict[TopicPartition, list[Any]]) -> tuple[Batch, Written, float]:
-        batch = Batch()
-        for tp, msgs in records.items():
-            for r in msgs:
-                batch.add(tp.partition, r.offset, self.decoder.decode(
-                    Message(r.value or b"", r.headers, tp.partition, r.offset, r.timestamp)))
-            batch.last_fingerprints[tp.partition] = fingerprint(msgs[-1].value)
+        batch = decoded(self.decoder, records)
         started = time.perf_counter()
         # A full batch: more wait, so the fold FOLD_AT calls for runs beside the next ones
         # (Snapshots.maybe); this batch folds only if that has fallen far behind.

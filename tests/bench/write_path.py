@@ -25,42 +25,44 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from consumer.resume import fingerprint
-from consumer.rows import Batch
+from aiokafka import TopicPartition
+
 from consumer.settings import ConsumerSettings
-from consumer.sources.decoder import Decoder, Message
+from consumer.sources.decoder import Decoder
 from consumer.store import Store
+from consumer.worker import BACKLOG_FOLD_AT, decoded
 from tests.bench.consumer import messages
 
 BATCH = 10_000
 PARTITIONS = 3
 
-Records = dict[int, list[Message]]
+class Record(NamedTuple):
+    """What the worker reads of an aiokafka ConsumerRecord."""
+
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    offset: int
+    timestamp: int
+
+
+Records = dict[TopicPartition, list[Record]]
 
 
 def batches(events: int) -> list[Records]:
     """The messages as polled: per partition in offset order, BATCH at a time."""
     received = datetime.now(UTC).isoformat().encode()
-    logs: Records = {p: [] for p in range(PARTITIONS)}
+    logs: Records = {TopicPartition("bench", p): [] for p in range(PARTITIONS)}
+    parts = list(logs.values())
     for i, (source, body) in enumerate(messages(events)):
-        log = logs[i % PARTITIONS]
-        log.append(Message(body, [("source", source.encode()), ("received_at", received)],
-                           i % PARTITIONS, len(log), 0))
+        log = parts[i % PARTITIONS]
+        log.append(Record(body, [("source", source.encode()), ("received_at", received)],
+                          len(log), 0))
     per = BATCH // PARTITIONS
-    longest = max(map(len, logs.values()))
-    return [{p: log[at:at + per] for p, log in logs.items() if log[at:at + per]}
+    longest = max(map(len, parts))
+    return [{tp: log[at:at + per] for tp, log in logs.items() if log[at:at + per]}
             for at in range(0, longest, per)]
-
-
-def decode(decoder: Decoder, records: Records) -> Batch:
-    """As Worker._decode_and_write_now builds its batch."""
-    batch = Batch()
-    for partition, msgs in records.items():
-        for m in msgs:
-            batch.add(partition, m.offset, decoder.decode(m))
-        batch.last_fingerprints[partition] = fingerprint(msgs[-1].value)
-    return batch
 
 
 def one(polled: list[Records], write_only: bool) -> dict[str, float]:
@@ -70,7 +72,7 @@ def one(polled: list[Records], write_only: bool) -> dict[str, float]:
     total = sum(len(m) for records in polled for m in records.values())
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "learnstream.duckdb", settings.memory_limit)
-        ready = [decode(decoder, records) for records in polled] if write_only else []
+        ready = [decoded(decoder, records) for records in polled] if write_only else []
         gc.collect()
         gc.freeze()  # as the Worker does after start-up, and it pauses the collector a batch
         gc.disable()
@@ -78,10 +80,10 @@ def one(polled: list[Records], write_only: bool) -> dict[str, float]:
         started, cpu = time.perf_counter(), time.process_time()
         for i, records in enumerate(polled):
             at = time.perf_counter()
-            batch = ready[i] if write_only else decode(decoder, records)
+            batch = ready[i] if write_only else decoded(decoder, records)
             written = time.perf_counter()
             # A full batch, as under a backlog: the fold is left for after (Worker).
-            store.write(batch, "bench", 2 * store.fold_at)
+            store.write(batch, "bench", BACKLOG_FOLD_AT * store.fold_at)
             decoding, writing = decoding + written - at, writing + time.perf_counter() - written
         window, cpu = time.perf_counter() - started, time.process_time() - cpu
         gc.enable()
